@@ -1,0 +1,456 @@
+"""The pipeline: video or keypoints in, a coached comparison against a reference out.
+
+`analyze_video` and `analyze_poses` are the one call the CLI and the dashboard make."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from coach import __version__
+from coach.clean import CleanResult, clean_poses
+from coach.compare import Comparison, compare
+from coach.errors import PoseError, ReferenceLibraryError
+from coach.exercises import EXERCISES, ExerciseDef, RuleFinding, get_exercise
+from coach.feedback import Cue, build_cues, camera_warnings
+from coach.kinematics import Proportions, joint_angles, moment_arms, proportions, range_of_motion
+from coach.normalize import MID_HIP, ViewEstimate, detect_view, midpoint, robust_scale_px
+from coach.pose import PoseEstimator, PoseSequence, extract_poses
+from coach.recognize import Recognition, clip_features, recognize
+from coach.references import Reference, ReferenceLibrary, ReferenceMeta
+from coach.reps import Rep, RepResult, count_reps, count_reps_generic
+from coach.schema import CORE_LANDMARKS, LANDMARK_NAMES
+from coach.settings import DEFAULT_SETTINGS, AnalysisSettings
+from coach.video import VideoInfo, iter_frames, probe
+
+log = logging.getLogger(__name__)
+
+StageProgress = Callable[[str, int, int], None]
+"""progress(stage, done, total): stage is "pose" (frames) or "analysis" (steps)."""
+
+MIN_PERSON_SHARE = 0.2  # below this share of frames with a person, there is nothing to coach
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A finished analysis. `to_dict()` gives the JSON the CLI writes."""
+
+    source: str
+    poses: PoseSequence  # cleaned user landmarks
+    clean: CleanResult
+    exercise: ExerciseDef
+    recognition: Recognition | None  # None when the exercise was given
+    view: ViewEstimate
+    reference: ReferenceMeta
+    reference_poses: PoseSequence
+    reps: RepResult
+    ref_reps: tuple[Rep, ...]
+    comparison: Comparison
+    rule_findings: tuple[tuple[int, float, RuleFinding], ...]
+    cues: tuple[Cue, ...]
+    warnings: tuple[str, ...]
+    angles: dict[str, np.ndarray]  # full frame rate, degrees
+    moment_arms: dict[str, np.ndarray]  # torso lengths, + = in front of the mid-foot
+    proportions: Proportions
+    reference_proportions: Proportions
+    timings_s: dict[str, float] = field(default_factory=dict)
+    video: VideoInfo | None = None
+
+    @property
+    def score(self) -> float:
+        return self.comparison.score
+
+    def to_dict(self) -> dict:
+        comp = self.comparison
+        rom = {}
+        for name in self.exercise.key_angles:
+            r = range_of_motion(self.angles[name])
+            rom[name] = {"min_deg": _f(r.min_deg), "max_deg": _f(r.max_deg), "range_deg": _f(r.range_deg)}
+        rep_details = []
+        for rep, rs in zip(self.reps.reps, comp.rep_scores, strict=False):
+            rep_details.append(
+                {
+                    "rep": rep.index,
+                    "start_s": round(rep.start_s, 2),
+                    "peak_s": round(rep.peak_s, 2),
+                    "end_s": round(rep.end_s, 2),
+                    "depth": _f(rep.depth),
+                    "score": _f(rs.score),
+                    "similarity": _f(rs.similarity),
+                    "worst_part": rs.worst_part,
+                    "tempo": {
+                        "to_peak_s": rs.tempo.to_peak_s, "from_peak_s": rs.tempo.from_peak_s,
+                        "pause_s": rs.tempo.pause_s,
+                        "ref_to_peak_s": rs.ref_tempo.to_peak_s, "ref_from_peak_s": rs.ref_tempo.from_peak_s,
+                        "ref_pause_s": rs.ref_tempo.pause_s,
+                    },
+                }
+            )
+        ma = {k: {"median": _f(np.nanmedian(v)) if np.isfinite(v).any() else None,
+                  "max_abs": _f(np.nanmax(np.abs(v))) if np.isfinite(v).any() else None}
+              for k, v in self.moment_arms.items()}
+        return {
+            "format": "form-coach-analysis",
+            "version": __version__,
+            "source": self.source,
+            "exercise": self.exercise.id,
+            "exercise_label": self.exercise.label,
+            "exercise_confidence": self.recognition.confidence if self.recognition else 1.0,
+            "exercise_ranking": [list(r) for r in self.recognition.ranking] if self.recognition else [],
+            "view": self.view.view,
+            "view_confidence": self.view.confidence,
+            "facing": self.view.facing,
+            "reference": self.reference.id,
+            "reference_name": self.reference.name,
+            "reference_view": self.reference.view,
+            "reps": self.reps.count,
+            "partial_reps": len(self.reps.partial),
+            "rep_method": self.reps.method,
+            "rep_details": rep_details,
+            "score": _f(comp.score),
+            "verdict": comp.verdict,
+            "confidence": comp.confidence,
+            "score_formula": "100*exp(-E/4), E = 0.7*mean(angle dev/tol)^2 + 0.3*mean(position dev/tol)^2 per rep; mean over reps",
+            "pass_threshold": None,  # filled by the caller with the settings used
+            "deviations": {
+                p: {"mean_z": _f(d.mean_z), "max_z": _f(d.max_z), "time_of_max_s": d.time_of_max_s,
+                    "rep_of_max": d.rep_of_max, "joints": list(d.joints)}
+                for p, d in sorted(comp.parts.items(), key=lambda kv: -kv[1].mean_z)
+            },
+            "per_keypoint_dtw": comp.per_keypoint_dtw,
+            "similarity_mean": _f(np.nanmean(comp.similarity)) if np.isfinite(comp.similarity).any() else None,
+            "cues": [c.text for c in self.cues],
+            "cue_details": [
+                {"text": c.text, "body_part": c.body_part, "rep": c.rep, "time_s": c.time_s,
+                 "severity": c.severity, "source": c.source}
+                for c in self.cues
+            ],
+            "warnings": list(self.warnings),
+            "excluded": list(comp.excluded),
+            "notes": list(comp.notes),
+            "range_of_motion": rom,
+            "moment_arm_torso": ma,
+            "proportions": self.proportions.as_dict(),
+            "reference_proportions": self.reference_proportions.as_dict(),
+            "duration_s": round(self.poses.duration_s, 2),
+            "fps": round(self.poses.fps, 3),
+            "frames": self.poses.n_frames,
+            "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
+        }
+
+
+def _f(x) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return round(v, 3) if np.isfinite(v) else None
+
+
+# --- reference selection ----------------------------------------------------------------------
+
+_FEATURE_CACHE: dict[tuple[str, str], np.ndarray] = {}
+
+
+def _ref_features(ref: Reference) -> np.ndarray:
+    key = (ref.meta.id, ref.meta.keypoints_sha256)
+    if key not in _FEATURE_CACHE:
+        xy = ref.poses.xy
+        _FEATURE_CACHE[key] = clip_features(xy / robust_scale_px(xy))
+    return _FEATURE_CACHE[key]
+
+
+def recognize_exercise(xy_torso: np.ndarray, library: ReferenceLibrary) -> Recognition:
+    templates = []
+    for meta in library.list():
+        if meta.exercise not in EXERCISES:
+            continue
+        templates.append((meta.id, meta.exercise, _ref_features(library.get(meta.id))))
+    return recognize(clip_features(xy_torso), templates)
+
+
+def choose_reference(library: ReferenceLibrary, exercise: str, view: str) -> ReferenceMeta:
+    """Same exercise and view first (built-ins before user ones), else the same exercise."""
+    same = library.find(exercise=exercise, view=view) or library.find(exercise=exercise)
+    if not same:
+        raise ReferenceLibraryError(f"expected a reference for {exercise!r} in the library, found none")
+    same.sort(key=lambda m: (not library.is_builtin(m.id), m.id))
+    return same[0]
+
+
+def reference_reps(ref: Reference) -> tuple[Rep, ...]:
+    ts = ref.poses.timestamps_s
+    out = []
+    for k, (a, p, b) in enumerate(ref.meta.rep_bounds_s):
+        fa, fp, fb = (int(np.clip(np.searchsorted(ts, t), 0, len(ts) - 1)) for t in (a, p, b))
+        out.append(Rep(index=k + 1, start_frame=fa, peak_frame=fp, end_frame=fb,
+                       start_s=float(ts[fa]), peak_s=float(ts[fp]), end_s=float(ts[fb]), depth=1.0, partial=False))
+    return tuple(out)
+
+
+# --- the pipeline -----------------------------------------------------------------------------
+
+
+def count_exercise_reps(poses: PoseSequence, exercise: ExerciseDef | None, settings: AnalysisSettings) -> RepResult:
+    xy = poses.xy / robust_scale_px(poses.xy)
+    if exercise is None:
+        return count_reps_generic(xy, poses.timestamps_s, fps=poses.fps, settings=settings.reps)
+    return count_reps(exercise.signal(xy), poses.timestamps_s, fps=poses.fps, settings=settings.reps)
+
+
+def analyze_poses(
+    raw: PoseSequence,
+    *,
+    library: ReferenceLibrary | None = None,
+    reference_id: str | None = None,
+    exercise: str | None = None,
+    settings: AnalysisSettings = DEFAULT_SETTINGS,
+    source: str = "",
+    video: VideoInfo | None = None,
+    timings: dict[str, float] | None = None,
+    progress: StageProgress | None = None,
+) -> Analysis:
+    """Clean, recognise, count, compare and coach one performance."""
+    lib = library or ReferenceLibrary()
+    timings = dict(timings or {})
+    t0 = time.perf_counter()
+    cleaned = clean_poses(raw, settings.clean)
+    poses = cleaned.poses
+    if cleaned.person_frames == 0:
+        raise PoseError(f"{source or 'input'}: no person found in any frame — film one person, whole body in view")
+    if cleaned.person_frames < MIN_PERSON_SHARE:
+        raise PoseError(
+            f"{source or 'input'}: a person was found in only {100 * cleaned.person_frames:.0f}% of the frames "
+            f"(expected at least {100 * MIN_PERSON_SHARE:.0f}%)"
+        )
+    core = np.array([int(j) for j in CORE_LANDMARKS])
+    if np.nanmean(cleaned.coverage[core]) < 0.3:
+        raise PoseError(f"{source or 'input'}: the body is mostly out of frame or hidden — keep head to feet in view")
+    scale = robust_scale_px(poses.xy)
+    xy_t = poses.xy / scale
+    view = detect_view(poses.xy)
+    timings["clean"] = time.perf_counter() - t0
+    if progress:
+        progress("analysis", 1, 4)
+
+    t0 = time.perf_counter()
+    recog = None
+    if reference_id:
+        ref_meta = lib.get(reference_id).meta
+        ex_def = get_exercise(exercise or ref_meta.exercise)
+    else:
+        if exercise:
+            ex_def = get_exercise(exercise)
+        else:
+            recog = recognize_exercise(xy_t, lib)
+            ex_def = get_exercise(recog.exercise)
+        ref_meta = choose_reference(lib, ex_def.id, view.view)
+    ref = lib.get(ref_meta.id)
+    ref_clean = clean_poses(ref.poses, settings.clean).poses
+    ref_view = detect_view(ref_clean.xy)
+    timings["recognize"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    reps = count_exercise_reps(poses, ex_def, settings)
+    timings["reps"] = time.perf_counter() - t0
+    if progress:
+        progress("analysis", 2, 4)
+
+    t0 = time.perf_counter()
+    comp = compare(
+        poses, ref_clean, ex_def,
+        user_reps=reps.reps, ref_reps=reference_reps(ref),
+        user_facing=view.facing,
+        ref_facing=ref_meta.facing if ref_meta.facing in ("left", "right") else ref_view.facing,
+        view=view.view if view.view == ref_meta.view else "mixed",
+        settings=settings.compare,
+    )
+    comp = _with_threshold(comp, settings)
+    timings["compare"] = time.perf_counter() - t0
+    if progress:
+        progress("analysis", 3, 4)
+
+    t0 = time.perf_counter()
+    findings: list[tuple[int, float, RuleFinding]] = []
+    rule_view = view.view
+    for rep in reps.reps:
+        rep_xy = xy_t[rep.start_frame : rep.end_frame + 1]
+        for rule in ex_def.rules:
+            f = rule.check(xy_t[rep.peak_frame], rep_xy, rule_view)
+            if f is not None:
+                findings.append((rep.index, rep.peak_s, f))
+    cues = build_cues(comp, ex_def, findings)
+    w, h = poses.frame_size
+    raw_xy = raw.xy[:, list(ex_def.key_landmarks)]
+    seen = np.isfinite(raw_xy[..., 0])
+    outside = seen & ((raw_xy[..., 0] < 0) | (raw_xy[..., 0] > w) | (raw_xy[..., 1] < 0) | (raw_xy[..., 1] > h))
+    person = seen.any(axis=1)
+    out_share = float(outside.any(axis=1)[person].mean()) if person.any() else 0.0
+    hips = midpoint(xy_t, MID_HIP)
+    jumps = np.linalg.norm(np.diff(hips, axis=0), axis=-1)
+    warnings = camera_warnings(
+        person_frames=cleaned.person_frames,
+        coverage=cleaned.coverage,
+        key_landmarks=tuple(int(j) for j in ex_def.key_landmarks),
+        out_of_frame=out_share,
+        view=view.view,
+        exercise=ex_def,
+        view_confidence=view.confidence,
+        identity_jumps=int(np.nansum(jumps > 1.0)),
+        long_gaps_s=float(sum(g.duration_s for g in cleaned.gaps if g.landmark in ex_def.key_landmarks)),
+        excluded=comp.excluded,
+    )
+    if recog is not None and recog.confidence < 0.5:
+        warnings.append(
+            f"not sure this is a {ex_def.label.lower()} (confidence {recog.confidence:.0%}) — pick the exercise to be sure"
+        )
+    if reps.count == 0:
+        warnings.append("no complete repetition found")
+    if ref_meta.view != view.view and view.view in ("front", "side"):
+        warnings.append(f"the reference is filmed from the {ref_meta.view}, you from the {view.view}: scores are less reliable")
+    angles = joint_angles(poses.xy)
+    arms = moment_arms(poses.xy / scale if view.facing != "left" else _flip_x(poses.xy / scale))
+    timings["feedback"] = time.perf_counter() - t0
+    if progress:
+        progress("analysis", 4, 4)
+    return Analysis(
+        source=source,
+        poses=poses,
+        clean=cleaned,
+        exercise=ex_def,
+        recognition=recog,
+        view=view,
+        reference=ref_meta,
+        reference_poses=ref_clean,
+        reps=reps,
+        ref_reps=reference_reps(ref),
+        comparison=comp,
+        rule_findings=tuple(findings),
+        cues=tuple(cues),
+        warnings=tuple(warnings),
+        angles=angles,
+        moment_arms=arms,
+        proportions=proportions(poses.xy),
+        reference_proportions=proportions(ref_clean.xy),
+        timings_s=timings,
+        video=video,
+    )
+
+
+def _flip_x(xy: np.ndarray) -> np.ndarray:
+    out = np.array(xy, dtype=np.float64)
+    out[..., 0] = -out[..., 0]
+    return out
+
+
+def _with_threshold(comp: Comparison, settings: AnalysisSettings) -> Comparison:
+    import dataclasses
+
+    verdict = "pass" if np.isfinite(comp.score) and comp.score >= settings.compare.pass_threshold else "fail"
+    return dataclasses.replace(comp, verdict=verdict)
+
+
+# --- video entry point with a keypoint cache ----------------------------------------------------
+
+
+def data_home() -> Path:
+    """Where Form Coach keeps user data: $FORM_COACH_HOME or ~/.form_coach."""
+    return Path(os.environ.get("FORM_COACH_HOME") or Path.home() / ".form_coach")
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def extract_video_poses(
+    path: str | Path,
+    *,
+    settings: AnalysisSettings = DEFAULT_SETTINGS,
+    estimator: PoseEstimator | None = None,
+    progress: StageProgress | None = None,
+    use_cache: bool = True,
+) -> tuple[PoseSequence, VideoInfo, dict[str, float]]:
+    """Landmarks of a video, from the content-hash cache when the same file was seen before."""
+    path = Path(path)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    info = probe(path, max_bytes=settings.video.max_bytes, max_duration_s=settings.video.max_duration_s)
+    timings["probe"] = time.perf_counter() - t0
+    cache_file = None
+    if use_cache and estimator is None:
+        t0 = time.perf_counter()
+        digest = file_sha256(path)
+        cache_file = data_home() / "cache" / f"{digest[:32]}-{settings.video.max_side_px}.npz"
+        timings["hash"] = time.perf_counter() - t0
+        if cache_file.exists():
+            try:
+                seq = PoseSequence.load_npz(cache_file)
+                timings["pose"] = 0.0
+                return seq, info, timings
+            except Exception:  # a damaged cache entry is only a cache miss
+                log.warning("ignoring unreadable cache entry %s", cache_file)
+    t0 = time.perf_counter()
+
+    def _p(done: int, total: int) -> None:
+        if progress:
+            progress("pose", done, total or info.frames_estimate)
+
+    seq = extract_poses(
+        iter_frames(path, max_side=settings.video.max_side_px),
+        fps=info.fps,
+        frame_size=(info.width, info.height),
+        estimator=estimator,
+        total_frames=info.frames_estimate,
+        progress=_p,
+        meta={"source": path.name, "sha256_prefix": cache_file.stem if cache_file else None},
+    )
+    timings["pose"] = time.perf_counter() - t0
+    if cache_file is not None:
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            seq.save_npz(cache_file)
+        except OSError as exc:
+            log.warning("could not write keypoint cache: %s", exc)
+    return seq, info, timings
+
+
+def analyze_video(
+    path: str | Path,
+    *,
+    library: ReferenceLibrary | None = None,
+    reference_id: str | None = None,
+    exercise: str | None = None,
+    settings: AnalysisSettings = DEFAULT_SETTINGS,
+    estimator: PoseEstimator | None = None,
+    progress: StageProgress | None = None,
+    use_cache: bool = True,
+) -> Analysis:
+    seq, info, timings = extract_video_poses(
+        path, settings=settings, estimator=estimator, progress=progress, use_cache=use_cache
+    )
+    return analyze_poses(
+        seq, library=library, reference_id=reference_id, exercise=exercise, settings=settings,
+        source=Path(path).name, video=info, timings=timings, progress=progress,
+    )
+
+
+__all__ = [
+    "LANDMARK_NAMES",
+    "Analysis",
+    "analyze_poses",
+    "analyze_video",
+    "choose_reference",
+    "extract_video_poses",
+    "recognize_exercise",
+]

@@ -1,0 +1,475 @@
+"""Compare a user's performance with a reference performance.
+
+Both sequences are put in the body frame (centred on the mid-hip, in torso lengths), the user is
+mirrored when facing the other way, and both are resampled to `CompareSettings.resample_fps`.
+
+- Alignment: dependent multivariate DTW (dtaidistance `dtw_ndim`, one path for all features so
+  every joint shares the same timing) between each user rep and the reference's template rep,
+  with a Sakoe-Chiba window. Outside reps the user is matched to the reference's start pose.
+- Per-keypoint DTW (SEEDS §3-4): independent DTW per landmark on its 2-D trajectory over the
+  whole clip, reported as mean distance per path step (torso lengths). Independent on purpose:
+  it says how far each keypoint's own motion is from the reference, whatever the others do.
+- Cosine similarity per aligned frame pair over the exercise's key landmarks, weighted by the
+  smaller of the two visibilities (SEEDS §4, with confidence as its author suggested).
+- Deviation z = |user angle - reference angle| / tolerance, per key angle and aligned frame.
+  Tolerance per angle = sqrt(spread^2 + floor^2), spread = the reference's own rep-to-rep
+  spread (std of aligned differences between its reps), floor = CompareSettings.min_tolerance_deg
+  (the pose model's own noise).
+- Rep score = 100 * exp(-E / (2 * softness)), E = mean over judged key angles of the rep's mean
+  z^2 (70 %) plus the same for key-landmark positions (30 %). E = 1 (deviation at tolerance)
+  gives 78; E = 4 (twice the tolerance) gives 37. Overall score = mean of the full reps' scores
+  (whole-clip comparison when no rep was found). Verdict: pass when score >= pass_threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from dtaidistance import dtw, dtw_ndim
+
+from coach.exercises import ExerciseDef
+from coach.kinematics import ANGLE_VERTEX, angle_matrix
+from coach.normalize import body_frame, mirror, robust_scale_px
+from coach.pose import PoseSequence
+from coach.schema import LANDMARK_NAMES, N_LANDMARKS, PART_OF
+from coach.settings import CompareSettings
+
+if TYPE_CHECKING:
+    from coach.reps import Rep
+
+ANGLE_SCALE_DEG = 45.0  # one torso length of position ~ 45 degrees of angle in the DTW features
+
+
+@dataclass(frozen=True)
+class DtwResult:
+    """distance: DTW distance (sqrt of summed squared differences along the path);
+    path: (P, 2) int pairs (i in the first sequence, j in the second)."""
+
+    distance: float
+    path: np.ndarray
+
+
+def _as_c(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.float64)
+
+
+def _window(n: int, m: int, frac: float) -> int:
+    # a band narrower than the length difference has no path at all (dtaidistance returns inf)
+    return max(math.ceil(frac * max(n, m)), abs(n - m) + 2)
+
+
+def dtw_align(a: np.ndarray, b: np.ndarray, *, window_frac: float = 0.25) -> DtwResult:
+    """Dependent multivariate DTW of (n, d) and (m, d) feature arrays without NaN."""
+    a2, b2 = _as_c(a.reshape(len(a), -1)), _as_c(b.reshape(len(b), -1))
+    if not (np.isfinite(a2).all() and np.isfinite(b2).all()):
+        raise ValueError("dtw_align: expected finite features, got NaN/inf (fill gaps first)")
+    if len(a2) == 0 or len(b2) == 0:
+        raise ValueError(f"dtw_align: expected non-empty sequences, got {len(a2)} and {len(b2)} frames")
+    w = _window(len(a2), len(b2), window_frac)
+    d, paths = dtw_ndim.warping_paths_fast(a2, b2, window=w, use_pruning=False)
+    path = np.asarray(dtw.best_path(paths), dtype=np.intp)
+    return DtwResult(float(d), path)
+
+
+def per_keypoint_dtw(
+    user: np.ndarray, ref: np.ndarray, *, window_frac: float = 0.25, min_valid: float = 0.5
+) -> dict[str, float | None]:
+    """Independent DTW per landmark on (T, 33, 2) body-frame trajectories; mean distance per path
+    step in torso lengths. None where the landmark is seen in less than min_valid of either."""
+    out: dict[str, float | None] = {}
+    w = _window(len(user), len(ref), window_frac)
+    for j, name in enumerate(LANDMARK_NAMES):
+        u, r = _fill(user[:, j]), _fill(ref[:, j])
+        if u is None or r is None or _valid_share(user[:, j]) < min_valid or _valid_share(ref[:, j]) < min_valid:
+            out[name] = None
+            continue
+        d = dtw_ndim.distance_fast(_as_c(u), _as_c(r), window=w, use_pruning=False)
+        # sqrt(sum sq) over the path -> RMS per step, comparable across clip lengths
+        out[name] = round(float(d) / math.sqrt(max(len(u), len(r))), 4)
+    return out
+
+
+def _valid_share(x: np.ndarray) -> float:
+    return float(np.isfinite(x).all(axis=-1).mean()) if len(x) else 0.0
+
+
+def _fill(x: np.ndarray) -> np.ndarray | None:
+    """Interpolate NaN along time per column (edges held); None if a column is never seen."""
+    x = np.array(x, dtype=np.float64)
+    flat = x.reshape(len(x), -1)
+    t = np.arange(len(x))
+    for c in range(flat.shape[1]):
+        ok = np.isfinite(flat[:, c])
+        if not ok.any():
+            return None
+        if not ok.all():
+            flat[:, c] = np.interp(t, t[ok], flat[ok, c])
+    return flat.reshape(x.shape)
+
+
+def resample_indices(timestamps_s: np.ndarray, fps: float) -> np.ndarray:
+    """Indices of the frames nearest to a regular clock at fps (no frame picked twice in a row
+    unless the source is slower than fps)."""
+    if len(timestamps_s) == 0:
+        return np.zeros(0, dtype=np.intp)
+    grid = np.arange(timestamps_s[0], timestamps_s[-1] + 1e-9, 1.0 / fps)
+    idx = np.searchsorted(timestamps_s, grid).clip(0, len(timestamps_s) - 1)
+    prev = (idx - 1).clip(0)
+    closer_prev = np.abs(timestamps_s[prev] - grid) < np.abs(timestamps_s[idx] - grid)
+    return np.where(closer_prev, prev, idx)
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tempo:
+    """Seconds of each phase of a rep: start->peak ("descent" for a squat), peak->end, and the
+    pause at the peak (time within 5 % of the peak amplitude)."""
+
+    to_peak_s: float
+    from_peak_s: float
+    pause_s: float
+
+
+@dataclass(frozen=True)
+class RepScore:
+    index: int
+    score: float
+    start_s: float
+    peak_s: float
+    end_s: float
+    similarity: float  # mean cosine similarity over the rep, 0-1
+    tempo: Tempo
+    ref_tempo: Tempo
+    worst_part: str | None
+    worst_z: float
+
+
+@dataclass(frozen=True)
+class PartDeviation:
+    """mean_z / max_z: deviation over tolerance (1 = at tolerance); when: time (s) and rep of max."""
+
+    part: str
+    mean_z: float
+    max_z: float
+    time_of_max_s: float
+    rep_of_max: int | None
+    joints: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything the feedback, charts and renderer need. Arrays are over the user's analysis
+    frames (resampled to CompareSettings.resample_fps): index i <-> times_s[i]."""
+
+    times_s: np.ndarray
+    user_frames: np.ndarray  # original user frame index per analysis frame
+    ref_frames: np.ndarray  # aligned reference frame index (original), per analysis frame
+    mirrored: bool
+    angle_names: tuple[str, ...]
+    user_angles: np.ndarray  # (Tu, A) degrees
+    ref_angles: np.ndarray  # (Tu, A) degrees, time-aligned
+    tolerance_deg: np.ndarray  # (A,)
+    angle_z: np.ndarray  # (Tu, A), NaN where not judged
+    landmark_dev: np.ndarray  # (Tu, 33) torso lengths, NaN where not judged
+    similarity: np.ndarray  # (Tu,) cosine, NaN where no pose
+    per_keypoint_dtw: dict[str, float | None]
+    rep_scores: tuple[RepScore, ...]
+    parts: Mapping[str, PartDeviation]
+    part_z: Mapping[str, np.ndarray]  # part -> (Tu,) max z of its joints
+    score: float
+    verdict: str
+    confidence: float
+    judged_angles: tuple[str, ...]
+    excluded: tuple[str, ...]  # angles/landmarks not judged because they were not visible
+    notes: tuple[str, ...] = field(default=())
+
+
+ANGLE_PART: Mapping[str, str] = {
+    name: ("torso" if name == "trunk_lean" else "hips" if "body_line" in name else PART_OF[v])
+    for name, v in ANGLE_VERTEX.items()
+}
+# joints at the shoulder and hip describe the arm/leg, not the head/torso
+ANGLE_PART = {
+    **ANGLE_PART,
+    "left_shoulder": "left_arm", "right_shoulder": "right_arm",
+    "left_hip": "hips", "right_hip": "hips", "left_ankle": "left_leg", "right_ankle": "right_leg",
+}
+
+
+def _weighted_cosine(u: np.ndarray, r: np.ndarray, w: np.ndarray) -> float:
+    """Cosine of (J, 2) vectors with per-landmark weights; NaN landmarks weigh 0."""
+    ok = np.isfinite(u).all(-1) & np.isfinite(r).all(-1) & (w > 0)
+    if ok.sum() < 3:
+        return float("nan")
+    uw = u[ok] * np.sqrt(w[ok])[:, None]
+    rw = r[ok] * np.sqrt(w[ok])[:, None]
+    nu, nr = np.linalg.norm(uw), np.linalg.norm(rw)
+    if nu == 0 or nr == 0:
+        return float("nan")
+    return float(np.sum(uw * rw) / (nu * nr))
+
+
+def _tempo(signal: np.ndarray, times: np.ndarray, a: int, p: int, b: int) -> Tempo:
+    seg = signal[a : b + 1]
+    pause = 0.0
+    if np.isfinite(seg).sum() >= 3:
+        lo, hi = np.nanmin(seg), np.nanmax(seg)
+        near = seg >= hi - 0.05 * (hi - lo)
+        dt = np.diff(times[a : b + 1], append=times[b] + (times[b] - times[max(a, b - 1)]))
+        pause = float(np.sum(dt[near]))
+    return Tempo(round(float(times[p] - times[a]), 2), round(float(times[b] - times[p]), 2), round(pause, 2))
+
+
+def compare(
+    user: PoseSequence,
+    ref: PoseSequence,
+    exercise: ExerciseDef,
+    *,
+    user_reps: tuple[Rep, ...],
+    ref_reps: tuple[Rep, ...],
+    user_facing: str,
+    ref_facing: str,
+    view: str,
+    settings: CompareSettings | None = None,
+) -> Comparison:
+    """Compare cleaned user and reference sequences (see the module docstring for the method)."""
+    s = settings or CompareSettings()
+    notes: list[str] = []
+    ui = resample_indices(user.timestamps_s, s.resample_fps)
+    ri = resample_indices(ref.timestamps_s, s.resample_fps)
+    ub = body_frame(user.xy)[ui]
+    rb = body_frame(ref.xy)[ri]
+    uvis = np.asarray(user.visibility, dtype=np.float64)[ui]
+    rvis = np.asarray(ref.visibility, dtype=np.float64)[ri]
+    mirrored = view == "side" and {user_facing, ref_facing} == {"left", "right"}
+    if mirrored:
+        ub = mirror(ub)
+        uvis = uvis[:, _mirror_idx()]
+        notes.append("you face the other way than the reference: compared as a mirror image")
+    ut = user.timestamps_s[ui]
+    rt = ref.timestamps_s[ri]
+
+    names = exercise.key_angles
+    ua = angle_matrix(ub, names)
+    ra = angle_matrix(rb, names)
+    key = np.array(exercise.key_landmarks, dtype=np.intp)
+
+    # which angles/landmarks can be judged at all
+    judged = [
+        k for k, n in enumerate(names)
+        if np.isfinite(ua[:, k]).mean() >= 0.5 and np.isfinite(ra[:, k]).mean() >= 0.5
+    ]
+    excluded = [names[k] for k in range(len(names)) if k not in judged]
+    key_ok = [
+        int(j) for j in key
+        if np.isfinite(ub[:, j, 0]).mean() >= 0.5 and np.isfinite(rb[:, j, 0]).mean() >= 0.5
+    ]
+    excluded += [LANDMARK_NAMES[j] for j in key if int(j) not in key_ok]
+
+    feats_u = _features(ub, ua, key_ok, judged)
+    feats_r = _features(rb, ra, key_ok, judged)
+
+    # map reps (original frame indices) to analysis indices
+    def to_an(frame: int, idx: np.ndarray) -> int:
+        return int(np.clip(np.searchsorted(idx, frame), 0, len(idx) - 1))
+
+    u_reps = [(to_an(r.start_frame, ui), to_an(r.peak_frame, ui), to_an(r.end_frame, ui)) for r in user_reps]
+    r_reps = [(to_an(r.start_frame, ri), to_an(r.peak_frame, ri), to_an(r.end_frame, ri)) for r in ref_reps]
+    r_reps = [r for r in r_reps if r[2] - r[0] >= 3]
+    template = _template_rep(r_reps, feats_r, s) if r_reps else (0, len(rb) // 2, len(rb) - 1)
+    ta, tp, tb = template
+
+    # alignment: user analysis frame -> reference analysis frame
+    ref_of = np.full(len(ub), ta, dtype=np.intp)
+    if feats_u is None or feats_r is None:
+        notes.append("too few joints visible in both performances to align them")
+    elif u_reps:
+        for a, _p, b in u_reps:
+            res = dtw_align(feats_u[a : b + 1], feats_r[ta : tb + 1], window_frac=max(s.dtw_window_frac, 0.5))
+            ref_of[a : b + 1] = _collapse(res.path, b - a + 1) + ta
+    else:
+        res = dtw_align(feats_u, feats_r, window_frac=s.dtw_window_frac)
+        ref_of[:] = _collapse(res.path, len(ub))
+        notes.append("no complete repetition found: compared the whole clip with the whole reference")
+
+    ra_al = ra[ref_of]
+    rb_al = rb[ref_of]
+    tol = _tolerances(ra, rb, r_reps, template, feats_r, names, s)
+    tol_deg, tol_pos = tol
+    z = np.abs(ua - ra_al) / tol_deg[None, :]
+    mask_j = np.zeros(len(names), dtype=bool)
+    mask_j[judged] = True
+    z[:, ~mask_j] = np.nan
+    pos_dev = np.linalg.norm(ub - rb_al, axis=-1)
+    not_key = np.ones(N_LANDMARKS, dtype=bool)
+    not_key[key_ok] = False
+    pos_dev[:, not_key] = np.nan
+    pos_z = pos_dev / tol_pos
+
+    w = np.minimum(uvis, rvis[ref_of])
+    sim = np.array([_weighted_cosine(ub[i, key], rb_al[i, key], w[i, key]) for i in range(len(ub))])
+
+    # per-rep scores
+    u_signal = exercise.signal(user.xy / robust_scale_px(user.xy))
+    r_signal = exercise.signal(ref.xy / robust_scale_px(ref.xy))
+    ref_tempo = _tempo(r_signal[ri], rt, ta, tp, tb)
+    rep_scores = []
+    spans = u_reps if u_reps else [(0, int(np.nanargmax(np.nan_to_num(u_signal[ui], nan=-np.inf))), len(ub) - 1)]
+    for k, (a, p, b) in enumerate(spans):
+        sc, worst, wz = _rep_score(z[a : b + 1], pos_z[a : b + 1], names, s)
+        rep_scores.append(
+            RepScore(
+                index=k + 1 if u_reps else 0,
+                score=sc,
+                start_s=round(float(ut[a]), 2), peak_s=round(float(ut[p]), 2), end_s=round(float(ut[b]), 2),
+                similarity=round(float(np.nanmean(sim[a : b + 1])), 3) if np.isfinite(sim[a : b + 1]).any() else float("nan"),
+                tempo=_tempo(u_signal[ui], ut, a, p, b),
+                ref_tempo=ref_tempo,
+                worst_part=worst, worst_z=wz,
+            )
+        )
+    scores = [r.score for r in rep_scores if np.isfinite(r.score)]
+    score = round(float(np.mean(scores)), 1) if scores else float("nan")
+
+    # body parts
+    part_cols: dict[str, list[np.ndarray]] = {}
+    part_joints: dict[str, list[str]] = {}
+    for k in judged:
+        part = ANGLE_PART[names[k]]
+        part_cols.setdefault(part, []).append(z[:, k])
+        part_joints.setdefault(part, []).append(names[k])
+    part_z = {p: np.nanmax(np.stack(cols), axis=0) for p, cols in part_cols.items()}
+    rep_of_frame = np.zeros(len(ub), dtype=np.intp)
+    for k, (a, _p, b) in enumerate(u_reps):
+        rep_of_frame[a : b + 1] = k + 1
+    parts = {}
+    for p, series in part_z.items():
+        if not np.isfinite(series).any():
+            continue
+        i = int(np.nanargmax(series))
+        parts[p] = PartDeviation(
+            part=p,
+            mean_z=round(float(np.nanmean(series)), 2),
+            max_z=round(float(series[i]), 2),
+            time_of_max_s=round(float(ut[i]), 2),
+            rep_of_max=int(rep_of_frame[i]) or None,
+            joints=tuple(part_joints[p]),
+        )
+
+    coverage = len(judged) / max(1, len(names))
+    confidence = round(float(np.clip(coverage * (1.0 if u_reps else 0.6), 0, 1)), 2)
+    verdict = "pass" if np.isfinite(score) and score >= s.pass_threshold else "fail"
+    return Comparison(
+        times_s=ut - ut[0] + user.timestamps_s[ui[0]] if len(ut) else ut,
+        user_frames=ui,
+        ref_frames=ri[ref_of],
+        mirrored=mirrored,
+        angle_names=names,
+        user_angles=ua,
+        ref_angles=ra_al,
+        tolerance_deg=tol_deg,
+        angle_z=z,
+        landmark_dev=pos_dev,
+        similarity=sim,
+        per_keypoint_dtw=per_keypoint_dtw(ub, rb, window_frac=s.dtw_window_frac),
+        rep_scores=tuple(rep_scores),
+        parts=parts,
+        part_z=part_z,
+        score=score,
+        verdict=verdict,
+        confidence=confidence,
+        judged_angles=tuple(names[k] for k in judged),
+        excluded=tuple(excluded),
+        notes=tuple(notes),
+    )
+
+
+def _mirror_idx() -> np.ndarray:
+    from coach.schema import MIRROR_INDEX
+
+    return MIRROR_INDEX
+
+
+def _features(xy: np.ndarray, angles: np.ndarray, key: list[int], judged: list[int]) -> np.ndarray | None:
+    """DTW features: key landmark positions (torso lengths) and judged angles / ANGLE_SCALE_DEG,
+    gaps interpolated (nothing NaN reaches dtaidistance)."""
+    parts = []
+    if key:
+        parts.append(xy[:, key].reshape(len(xy), -1))
+    if judged:
+        parts.append(angles[:, judged] / ANGLE_SCALE_DEG)
+    if not parts:
+        return None
+    f = _fill(np.concatenate(parts, axis=1))
+    return f
+
+
+def _collapse(path: np.ndarray, n: int) -> np.ndarray:
+    """For each i in 0..n-1, the median j matched to it on the path."""
+    out = np.zeros(n, dtype=np.intp)
+    for i in range(n):
+        js = path[path[:, 0] == i, 1]
+        out[i] = int(np.median(js)) if js.size else (out[i - 1] if i else 0)
+    return out
+
+
+def _template_rep(r_reps, feats_r, s: CompareSettings) -> tuple[int, int, int]:
+    """The reference rep closest (DTW) to all its other reps: its most typical repetition."""
+    if feats_r is None or len(r_reps) < 3:
+        return r_reps[len(r_reps) // 2] if len(r_reps) > 1 else r_reps[0]
+    costs = []
+    for a, _p, b in r_reps:
+        c = 0.0
+        for a2, _p2, b2 in r_reps:
+            if a2 != a:
+                c += dtw_align(feats_r[a : b + 1], feats_r[a2 : b2 + 1], window_frac=0.5).distance
+        costs.append(c)
+    return r_reps[int(np.argmin(costs))]
+
+
+def _tolerances(ra, rb, r_reps, template, feats_r, names, s: CompareSettings) -> tuple[np.ndarray, float]:
+    """Per-angle tolerance (degrees) from the reference's rep-to-rep spread plus the noise floor;
+    and one position tolerance (torso lengths)."""
+    ta, _tp, tb = template
+    diffs_a, diffs_p = [], []
+    if feats_r is not None:
+        for a, _p, b in r_reps:
+            if (a, b) == (ta, tb):
+                continue
+            res = dtw_align(feats_r[a : b + 1], feats_r[ta : tb + 1], window_frac=0.5)
+            i, j = res.path[:, 0] + a, res.path[:, 1] + ta
+            diffs_a.append(ra[i] - ra[j])
+            diffs_p.append(np.linalg.norm(rb[i] - rb[j], axis=-1))
+    if diffs_a:
+        spread = np.nanstd(np.concatenate(diffs_a), axis=0)
+        spread = np.where(np.isfinite(spread), spread, 0.0)
+        pos_spread = float(np.nanmedian(np.concatenate(diffs_p)))
+    else:
+        spread = np.zeros(len(names))
+        pos_spread = 0.0
+    tol_deg = np.sqrt(spread**2 + s.min_tolerance_deg**2)
+    tol_pos = math.sqrt(pos_spread**2 + s.min_tolerance_pos**2)
+    return tol_deg, tol_pos
+
+
+def _rep_score(z: np.ndarray, pos_z: np.ndarray, names, s: CompareSettings) -> tuple[float, str | None, float]:
+    with np.errstate(invalid="ignore"):
+        e_ang = np.nanmean(z**2, axis=0) if np.isfinite(z).any() else np.array([np.nan])
+        e_pos = np.nanmean(pos_z**2, axis=0) if np.isfinite(pos_z).any() else np.array([np.nan])
+    ea = float(np.nanmean(e_ang)) if np.isfinite(e_ang).any() else float("nan")
+    ep = float(np.nanmean(e_pos)) if np.isfinite(e_pos).any() else float("nan")
+    if not np.isfinite(ea) and not np.isfinite(ep):
+        return float("nan"), None, float("nan")
+    e = 0.7 * ea + 0.3 * ep if np.isfinite(ea) and np.isfinite(ep) else (ea if np.isfinite(ea) else ep)
+    score = round(100.0 * math.exp(-e / (2.0 * s.score_softness)), 1)
+    worst, wz = None, float("nan")
+    if np.isfinite(e_ang).any():
+        k = int(np.nanargmax(e_ang))
+        worst, wz = ANGLE_PART[names[k]], round(float(math.sqrt(e_ang[k])), 2)
+    return score, worst, wz

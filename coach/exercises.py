@@ -1,0 +1,342 @@
+"""Exercise knowledge: the main rep signal, key joints and form rules of each exercise.
+
+A main signal is a 1-D function of the pose over time, in torso lengths, oriented so that the
+rep's working extreme (bottom of a squat, top of a curl, lockout of a press) is a *peak*.
+Signals use vertical distances or joint distances that change in any camera view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from coach.kinematics import joint_angles
+from coach.normalize import MID_HIP, MID_SHOULDER, midpoint
+from coach.schema import L, Landmark
+
+VIEWS: tuple[str, ...] = ("side", "front")
+
+
+def _nanmean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    both = np.stack([a, b])
+    cnt = np.isfinite(both).sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        return np.where(cnt > 0, np.nansum(both, axis=0) / np.maximum(cnt, 1), np.nan)
+
+
+def _nanmax2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(a), b, np.where(np.isnan(b), a, np.maximum(a, b)))
+
+
+def _y(xy: np.ndarray, lm: Landmark) -> np.ndarray:
+    return xy[:, lm, 1]
+
+
+def _ankles_y(xy: np.ndarray) -> np.ndarray:
+    return _nanmean2(_y(xy, L.LEFT_ANKLE), _y(xy, L.RIGHT_ANKLE))
+
+
+def _wrists_y(xy: np.ndarray) -> np.ndarray:
+    return _nanmean2(_y(xy, L.LEFT_WRIST), _y(xy, L.RIGHT_WRIST))
+
+
+# Each signal takes (T, 33, 2) coordinates in torso lengths (image axes, y down, not centred).
+def _hip_drop(xy: np.ndarray) -> np.ndarray:
+    """Squat / lunge: the hips going down towards the feet (peak at the bottom)."""
+    return -(_ankles_y(xy) - midpoint(xy, MID_HIP)[:, 1])
+
+
+def _shoulders_to_hands_drop(xy: np.ndarray) -> np.ndarray:
+    """Push-up: shoulders going down towards the hands on the floor (peak at the bottom)."""
+    return -(_wrists_y(xy) - midpoint(xy, MID_SHOULDER)[:, 1])
+
+
+def _curl(xy: np.ndarray) -> np.ndarray:
+    """Curl: a hand coming up to its shoulder (peak at the top); the busier arm counts."""
+    d_l = np.linalg.norm(xy[:, L.LEFT_WRIST] - xy[:, L.LEFT_SHOULDER], axis=-1)
+    d_r = np.linalg.norm(xy[:, L.RIGHT_WRIST] - xy[:, L.RIGHT_SHOULDER], axis=-1)
+    return _nanmax2(-d_l, -d_r)
+
+
+def _hands_up(xy: np.ndarray) -> np.ndarray:
+    """Press / jumping jack: hands rising above the shoulders (peak at lockout / overhead)."""
+    return midpoint(xy, MID_SHOULDER)[:, 1] - _wrists_y(xy)
+
+
+def _stand_up(xy: np.ndarray) -> np.ndarray:
+    """Deadlift: shoulders rising away from the feet (peak at lockout)."""
+    return _ankles_y(xy) - midpoint(xy, MID_SHOULDER)[:, 1]
+
+
+def _pull_up(xy: np.ndarray) -> np.ndarray:
+    """Pull-up: shoulders rising towards the hands on the bar (peak at the top)."""
+    return -(midpoint(xy, MID_SHOULDER)[:, 1] - _wrists_y(xy))
+
+
+# --- form rules ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleFinding:
+    """A form rule broken in one rep: which rule, which body part, by how much, and the cue."""
+
+    rule: str
+    body_part: str
+    value: float
+    limit: float
+    unit: str
+    cue: str
+    severity: float  # how far past the limit, in units of the rule's scale (1 = clearly)
+
+
+@dataclass(frozen=True)
+class FormRule:
+    """A check on one rep's pose at its working extreme ("peak") or over the whole rep ("range").
+
+    measure(peak_xy (33, 2) torso lengths, rep_xy (T, 33, 2)) -> value or NaN; the rule fails when
+    value is above `limit` (direction +1) or below it (direction -1); scale sets the severity."""
+
+    name: str
+    body_part: str
+    views: tuple[str, ...]
+    measure: Callable[[np.ndarray, np.ndarray], float]
+    limit: float
+    direction: int
+    scale: float
+    unit: str
+    cue: str  # formatted with value= and limit=
+
+    def check(self, peak_xy: np.ndarray, rep_xy: np.ndarray, view: str) -> RuleFinding | None:
+        if view not in self.views:
+            return None
+        value = float(self.measure(peak_xy, rep_xy))
+        if not np.isfinite(value):
+            return None
+        excess = (value - self.limit) * self.direction
+        if excess <= 0:
+            return None
+        return RuleFinding(
+            rule=self.name,
+            body_part=self.body_part,
+            value=round(value, 1),
+            limit=self.limit,
+            unit=self.unit,
+            cue=self.cue.format(value=value, limit=self.limit),
+            severity=round(float(excess / self.scale), 2),
+        )
+
+
+def _angle(name: str, reducer: str = "min") -> Callable[[np.ndarray, np.ndarray], float]:
+    """The best-seen side of a paired angle at the peak frame (min: most bent)."""
+
+    def f(peak: np.ndarray, _rep: np.ndarray) -> float:
+        a = joint_angles(peak)
+        vals = [a.get(name, np.nan)] if name in a else [a.get(f"left_{name}"), a.get(f"right_{name}")]
+        vals = [float(v) for v in vals if v is not None and np.isfinite(v)]
+        if not vals:
+            return float("nan")
+        return min(vals) if reducer == "min" else max(vals)
+
+    return f
+
+
+def _rep_range(name: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    def f(_peak: np.ndarray, rep: np.ndarray) -> float:
+        a = joint_angles(rep)[name]
+        a = a[np.isfinite(a)]
+        return float(np.percentile(a, 95) - np.percentile(a, 5)) if a.size >= 3 else float("nan")
+
+    return f
+
+
+def _knee_valgus(peak: np.ndarray, _rep: np.ndarray) -> float:
+    """Knee width over ankle width at the bottom (front view); < ~0.8 means knees caving in."""
+    knees = abs(peak[L.LEFT_KNEE, 0] - peak[L.RIGHT_KNEE, 0])
+    ankles = abs(peak[L.LEFT_ANKLE, 0] - peak[L.RIGHT_ANKLE, 0])
+    return float(knees / ankles) if ankles > 0.1 else float("nan")
+
+
+def _hip_sag(peak: np.ndarray, rep: np.ndarray) -> float:
+    """Push-up: how far (torso lengths) the mid-hip hangs below the shoulder-ankle line, median
+    over the rep (positive = sag, negative = pike)."""
+    sh = midpoint(rep, MID_SHOULDER)
+    hp = midpoint(rep, MID_HIP)
+    an = _nanmean_pts(rep[:, L.LEFT_ANKLE], rep[:, L.RIGHT_ANKLE])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = (hp[:, 0] - sh[:, 0]) / (an[:, 0] - sh[:, 0])
+        line_y = sh[:, 1] + t * (an[:, 1] - sh[:, 1])
+    d = hp[:, 1] - line_y
+    d = d[np.isfinite(d)]
+    return float(np.median(d)) if d.size else float("nan")
+
+
+def _nanmean_pts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.stack([_nanmean2(a[:, 0], b[:, 0]), _nanmean2(a[:, 1], b[:, 1])], axis=-1)
+
+
+def _elbow_drift(peak: np.ndarray, _rep: np.ndarray) -> float:
+    """Curl: upper-arm angle from the torso at the top (degrees); the elbow should stay by the side."""
+    return _angle("shoulder", "max")(peak, _rep)
+
+
+def _hands_over_head(peak: np.ndarray, _rep: np.ndarray) -> float:
+    """Hands above the nose at the peak, torso lengths (negative = below)."""
+    return float(peak[L.NOSE, 1] - np.nanmean(peak[[L.LEFT_WRIST, L.RIGHT_WRIST], 1]))
+
+
+def _feet_width(peak: np.ndarray, _rep: np.ndarray) -> float:
+    """Ankle spread over hip width at the peak."""
+    ankles = abs(peak[L.LEFT_ANKLE, 0] - peak[L.RIGHT_ANKLE, 0])
+    hips = abs(peak[L.LEFT_HIP, 0] - peak[L.RIGHT_HIP, 0])
+    return float(ankles / hips) if hips > 0.05 else float("nan")
+
+
+def _chin_over_bar(peak: np.ndarray, _rep: np.ndarray) -> float:
+    """Pull-up: nose height above the hands at the top, torso lengths (negative = below the bar)."""
+    return float(np.nanmean(peak[[L.LEFT_WRIST, L.RIGHT_WRIST], 1]) - peak[L.NOSE, 1])
+
+
+def _trunk(peak: np.ndarray, rep: np.ndarray) -> float:
+    return float(joint_angles(peak)["trunk_lean"])
+
+
+# --- definitions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExerciseDef:
+    """id, label; signal(xy torso lengths) -> (T,) with the rep's working extreme as a peak;
+    peak_name: what the peak is called in feedback; key_angles: angles compared and charted;
+    key_landmarks: landmarks that carry the movement (weighted in DTW and cosine); views: camera
+    views the rules are written for; rules: form checks."""
+
+    id: str
+    label: str
+    signal: Callable[[np.ndarray], np.ndarray]
+    peak_name: str
+    start_name: str
+    key_angles: tuple[str, ...]
+    key_landmarks: tuple[Landmark, ...]
+    views: tuple[str, ...]
+    rules: tuple[FormRule, ...]
+
+
+_LEGS = (L.LEFT_HIP, L.RIGHT_HIP, L.LEFT_KNEE, L.RIGHT_KNEE, L.LEFT_ANKLE, L.RIGHT_ANKLE)
+_ARMS = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_ELBOW, L.RIGHT_ELBOW, L.LEFT_WRIST, L.RIGHT_WRIST)
+_TRUNK = (L.NOSE, L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP)
+
+EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
+    {
+        "squat": ExerciseDef(
+            "squat", "Squat", _hip_drop, "bottom", "standing",
+            ("left_knee", "right_knee", "left_hip", "right_hip", "trunk_lean", "left_ankle", "right_ankle"),
+            (*_TRUNK, L.LEFT_KNEE, L.RIGHT_KNEE, L.LEFT_ANKLE, L.RIGHT_ANKLE),
+            ("side", "front"),
+            (
+                FormRule("squat_depth", "legs", ("side",), _angle("knee"), 105.0, +1, 15.0, "°",
+                         "knees only bend to {value:.0f}° at the bottom — squat deeper (aim for about 90° or less)"),
+                FormRule("squat_trunk_lean", "torso", ("side",), _trunk, 50.0, +1, 10.0, "°",
+                         "torso leans {value:.0f}° forward at the bottom — keep your chest up"),
+                FormRule("knee_valgus", "legs", ("front",), _knee_valgus, 0.8, -1, 0.15, "×",
+                         "knees cave in (knee width {value:.2f}× ankle width) — push your knees out over your toes"),
+            ),
+        ),
+        "push_up": ExerciseDef(
+            "push_up", "Push-up", _shoulders_to_hands_drop, "bottom", "top",
+            ("left_elbow", "right_elbow", "left_shoulder", "right_shoulder", "left_body_line", "right_body_line"),
+            (*_TRUNK, *_ARMS[2:], L.LEFT_KNEE, L.RIGHT_KNEE, L.LEFT_ANKLE, L.RIGHT_ANKLE),
+            ("side", "front"),
+            (
+                FormRule("push_up_depth", "arms", ("side",), _angle("elbow"), 110.0, +1, 15.0, "°",
+                         "elbows only bend to {value:.0f}° — lower your chest until the elbows reach about 90°"),
+                FormRule("hip_sag", "hips", ("side",), _hip_sag, 0.15, +1, 0.1, " torso",
+                         "hips sag below the shoulder-ankle line — brace your core and squeeze your glutes"),
+                FormRule("hip_pike", "hips", ("side",), lambda p, r: -_hip_sag(p, r), 0.25, +1, 0.1, " torso",
+                         "hips pike up — lower them into one straight line from shoulders to ankles"),
+            ),
+        ),
+        "lunge": ExerciseDef(
+            "lunge", "Lunge", _hip_drop, "bottom", "standing",
+            ("left_knee", "right_knee", "left_hip", "right_hip", "trunk_lean"),
+            (*_TRUNK, L.LEFT_KNEE, L.RIGHT_KNEE, L.LEFT_ANKLE, L.RIGHT_ANKLE),
+            ("side", "front"),
+            (
+                FormRule("lunge_depth", "legs", ("side",), _angle("knee"), 110.0, +1, 15.0, "°",
+                         "front knee only bends to {value:.0f}° — step longer and drop the back knee towards the floor"),
+                FormRule("lunge_trunk_lean", "torso", ("side", "front"), _trunk, 25.0, +1, 10.0, "°",
+                         "torso leans {value:.0f}° — keep it upright over the hips"),
+            ),
+        ),
+        "bicep_curl": ExerciseDef(
+            "bicep_curl", "Bicep curl", _curl, "top", "arms down",
+            ("left_elbow", "right_elbow", "left_shoulder", "right_shoulder", "trunk_lean"),
+            (*_ARMS, L.LEFT_HIP, L.RIGHT_HIP, L.NOSE),
+            ("side", "front"),
+            (
+                FormRule("curl_range", "arms", ("side", "front"), _angle("elbow"), 70.0, +1, 15.0, "°",
+                         "elbows only close to {value:.0f}° at the top — curl all the way up"),
+                FormRule("curl_elbow_drift", "arms", ("side",), _elbow_drift, 30.0, +1, 10.0, "°",
+                         "upper arm swings {value:.0f}° forward — pin your elbows to your sides"),
+                FormRule("curl_swing", "torso", ("side",), _rep_range("trunk_lean"), 10.0, +1, 5.0, "°",
+                         "torso swings {value:.0f}° during the rep — stand still and let the arms work"),
+            ),
+        ),
+        "shoulder_press": ExerciseDef(
+            "shoulder_press", "Shoulder press", _hands_up, "lockout", "rack",
+            ("left_elbow", "right_elbow", "left_shoulder", "right_shoulder", "trunk_lean"),
+            (*_ARMS, L.LEFT_HIP, L.RIGHT_HIP, L.NOSE),
+            ("front", "side"),
+            (
+                FormRule("press_lockout", "arms", ("front", "side"), _angle("elbow", "max"), 155.0, -1, 15.0, "°",
+                         "elbows only straighten to {value:.0f}° — press all the way to lockout overhead"),
+                FormRule("press_back_lean", "torso", ("side",), _trunk, 15.0, +1, 8.0, "°",
+                         "leaning back {value:.0f}° — squeeze glutes and keep ribs down"),
+            ),
+        ),
+        "jumping_jack": ExerciseDef(
+            "jumping_jack", "Jumping jack", _hands_up, "arms overhead", "arms down",
+            ("left_shoulder", "right_shoulder", "left_hip", "right_hip", "left_elbow", "right_elbow"),
+            (*_ARMS, *_LEGS),
+            ("front",),
+            (
+                FormRule("jack_arms", "arms", ("front",), _hands_over_head, 0.0, -1, 0.2, " torso",
+                         "hands stay below head height — bring them all the way overhead"),
+                FormRule("jack_feet", "legs", ("front",), _feet_width, 1.6, -1, 0.4, "×",
+                         "feet only open to {value:.1f}× hip width — jump them wider"),
+            ),
+        ),
+        "deadlift": ExerciseDef(
+            "deadlift", "Deadlift", _stand_up, "lockout", "bar on the floor",
+            ("left_hip", "right_hip", "left_knee", "right_knee", "trunk_lean"),
+            (*_TRUNK, L.LEFT_KNEE, L.RIGHT_KNEE, L.LEFT_ANKLE, L.RIGHT_ANKLE, L.LEFT_WRIST, L.RIGHT_WRIST),
+            ("side",),
+            (
+                FormRule("deadlift_lockout", "hips", ("side",), _angle("hip", "max"), 160.0, -1, 10.0, "°",
+                         "hips only open to {value:.0f}° at the top — stand tall and squeeze your glutes at lockout"),
+                FormRule("deadlift_lean_back", "torso", ("side",), _trunk, 20.0, +1, 8.0, "°",
+                         "torso is {value:.0f}° off vertical at lockout — finish upright without leaning back"),
+            ),
+        ),
+        "pull_up": ExerciseDef(
+            "pull_up", "Pull-up", _pull_up, "top", "dead hang",
+            ("left_elbow", "right_elbow", "left_shoulder", "right_shoulder"),
+            (*_ARMS, L.NOSE, L.LEFT_HIP, L.RIGHT_HIP),
+            ("front", "side"),
+            (
+                FormRule("pull_up_height", "arms", ("front", "side"), _chin_over_bar, 0.0, -1, 0.15, " torso",
+                         "chin stays below the bar — pull until your chin clears your hands"),
+            ),
+        ),
+    }
+)
+
+EXERCISE_IDS: tuple[str, ...] = tuple(EXERCISES)
+
+
+def get_exercise(exercise_id: str) -> ExerciseDef:
+    if exercise_id not in EXERCISES:
+        raise ValueError(f"expected an exercise in {list(EXERCISES)}, got {exercise_id!r}")
+    return EXERCISES[exercise_id]

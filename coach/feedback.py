@@ -1,0 +1,175 @@
+"""Feedback a person can act on: at most five ranked cues, each tied to a body part, a rep and a
+time, plus camera-setup warnings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach.compare import ANGLE_PART, Comparison
+from coach.exercises import ExerciseDef, RuleFinding
+
+MAX_CUES = 5
+
+# (exercise, joint, sign of user - reference) -> what to do. Sign +1: the user's angle is larger
+# (joint straighter / torso more upright ... for trunk_lean: leaning more).
+_ADVICE: dict[tuple[str, str, int], str] = {
+    ("squat", "knee", +1): "squat deeper",
+    ("squat", "knee", -1): "stop a little higher, as the reference does",
+    ("squat", "hip", +1): "sit back and down further",
+    ("squat", "trunk_lean", +1): "keep your chest up",
+    ("squat", "trunk_lean", -1): "let your torso hinge forward a little more",
+    ("squat", "ankle", +1): "let your knees travel forward over your toes",
+    ("lunge", "knee", +1): "drop lower into the lunge",
+    ("lunge", "trunk_lean", +1): "keep your torso upright",
+    ("push_up", "elbow", +1): "lower your chest further",
+    ("push_up", "body_line", -1): "keep a straight line from shoulders to ankles",
+    ("push_up", "shoulder", +1): "keep your elbows closer to your body",
+    ("bicep_curl", "elbow", +1): "curl the weight higher",
+    ("bicep_curl", "elbow", -1): "lower the weight all the way down",
+    ("bicep_curl", "shoulder", +1): "keep your elbows pinned at your sides",
+    ("bicep_curl", "trunk_lean", +1): "stop swinging your torso",
+    ("shoulder_press", "elbow", -1): "press all the way to straight arms",
+    ("shoulder_press", "shoulder", -1): "press the weight fully overhead",
+    ("shoulder_press", "trunk_lean", +1): "don't lean back",
+    ("jumping_jack", "shoulder", -1): "raise your arms all the way overhead",
+    ("jumping_jack", "hip", +1): "jump your feet wider",
+    ("deadlift", "hip", -1): "finish the lift by driving your hips forward",
+    ("deadlift", "knee", -1): "hinge at the hips instead of squatting the bar up",
+    ("deadlift", "trunk_lean", +1): "stand fully upright at the top",
+    ("pull_up", "elbow", +1): "pull higher, chin over the bar",
+    ("pull_up", "elbow", -1): "lower to straight arms between reps",
+}
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One ranked piece of feedback. severity: deviation over tolerance (1 = at tolerance)."""
+
+    text: str
+    body_part: str
+    rep: int | None
+    time_s: float | None
+    severity: float
+    source: str  # "reference" (compared with the performer) or "rule" (textbook form rule)
+
+
+def _side_word(name: str, mirrored: bool) -> str:
+    """Angle name -> the user's own side (undo the mirroring used for comparison)."""
+    if mirrored:
+        if name.startswith("left_"):
+            name = "right_" + name[5:]
+        elif name.startswith("right_"):
+            name = "left_" + name[6:]
+    return name.replace("_", " ")
+
+
+def _part_word(part: str, mirrored: bool) -> str:
+    return _side_word(part, mirrored)
+
+
+def _joint(name: str) -> str:
+    return name.split("_", 1)[1] if name.startswith(("left_", "right_")) else name
+
+
+def _describe(name: str, diff: float, mirrored: bool) -> str:
+    joint = _joint(name)
+    who = _side_word(name, mirrored)
+    mag = abs(diff)
+    if joint == "trunk_lean":
+        return f"torso leans {mag:.0f}° {'more' if diff > 0 else 'less'} than the reference"
+    if joint == "body_line":
+        return f"{who.replace('body line', 'shoulder-hip-ankle line')} bent {mag:.0f}° {'less' if diff > 0 else 'more'} than the reference"
+    return f"{who} bent {mag:.0f}° {'less' if diff > 0 else 'more'} than the reference"
+
+
+def build_cues(
+    comp: Comparison,
+    exercise: ExerciseDef,
+    rule_findings: list[tuple[int, float, RuleFinding]],
+) -> list[Cue]:
+    """Rank reference deviations (per rep, at the moment a joint deviates most) and textbook rule
+    findings (rep, time, finding); keep the worst per body part, at most MAX_CUES."""
+    cands: list[Cue] = []
+    names = comp.angle_names
+    for rs in comp.rep_scores:
+        in_rep = (comp.times_s >= rs.start_s - 1e-6) & (comp.times_s <= rs.end_s + 1e-6)
+        if not in_rep.any():
+            continue
+        idx = np.flatnonzero(in_rep)
+        for k, name in enumerate(names):
+            if name not in comp.judged_angles:
+                continue
+            zk = comp.angle_z[idx, k]
+            if not np.isfinite(zk).any():
+                continue
+            i = idx[int(np.nanargmax(zk))]
+            z = float(comp.angle_z[i, k])
+            if z < 1.0:
+                continue
+            diff = float(comp.user_angles[i, k] - comp.ref_angles[i, k])
+            phase = exercise.peak_name if abs(comp.times_s[i] - rs.peak_s) <= 0.25 * max(rs.end_s - rs.start_s, 0.1) else (
+                "on the way down" if comp.times_s[i] < rs.peak_s else "on the way up"
+            )
+            advice = _ADVICE.get((exercise.id, _joint(name), int(np.sign(diff))))
+            where = f"rep {rs.index}, {phase}" if rs.index else phase
+            text = f"{where} ({comp.times_s[i]:.1f} s): {_describe(name, diff, comp.mirrored)}"
+            if advice:
+                text += f" — {advice}"
+            cands.append(Cue(text, _part_word(ANGLE_PART[name], comp.mirrored), rs.index or None,
+                             round(float(comp.times_s[i]), 2), round(z, 2), "reference"))
+    for rep, t, f in rule_findings:
+        part = f.body_part
+        where = f"rep {rep}" if rep else "whole set"
+        cands.append(Cue(f"{where} ({t:.1f} s): {f.cue}", part, rep or None, round(t, 2),
+                         round(1.0 + f.severity, 2), "rule"))
+    # the worst per body part (a person fixes one thing at a time), then by severity
+    cands.sort(key=lambda c: -c.severity)
+    seen: set[str] = set()
+    out: list[Cue] = []
+    for c in cands:
+        key = c.body_part + ("/rule" if c.source == "rule" else "")
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(c)
+        if len(out) == MAX_CUES:
+            break
+    return out
+
+
+def camera_warnings(
+    *,
+    person_frames: float,
+    coverage: np.ndarray,
+    key_landmarks: tuple[int, ...],
+    out_of_frame: float,
+    view: str,
+    exercise: ExerciseDef,
+    view_confidence: float,
+    identity_jumps: int,
+    long_gaps_s: float,
+    excluded: tuple[str, ...],
+) -> list[str]:
+    """Plain-language warnings about how the clip was filmed."""
+    w: list[str] = []
+    if person_frames < 0.8:
+        w.append(f"no person detected in {100 * (1 - person_frames):.0f}% of the frames — keep your whole body in view")
+    if out_of_frame > 0.1:
+        w.append(f"body partly out of frame in {100 * out_of_frame:.0f}% of the frames — step back or lower the camera")
+    hidden = [int(j) for j in key_landmarks if coverage[j] < 0.5]
+    if hidden:
+        w.append(f"{len(hidden)} key joints were hidden most of the time; they are not scored")
+    if view in ("side", "front") and view not in exercise.views:
+        better = " or ".join(exercise.views)
+        w.append(f"filmed from the {view}: {exercise.label.lower()} form is best judged from the {better}")
+    if view_confidence < 0.3:
+        w.append("camera angle is in between front and side — film square to the side or the front")
+    if identity_jumps > 0:
+        w.append("the tracked body jumped between frames — several people in view? film one person at a time")
+    if long_gaps_s > 1.0:
+        w.append(f"joints were lost for {long_gaps_s:.1f} s in total (occlusion or motion blur)")
+    if excluded:
+        w.append("not judged (not visible enough): " + ", ".join(e.replace("_", " ") for e in excluded))
+    return w

@@ -1,0 +1,301 @@
+"""Pose sequences and the one seam to the pose model.
+
+`PoseSequence` is what every later stage consumes. MediaPipe is imported only inside
+`MediaPipeEstimator`, so the rest of the package (and most tests) run without it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from coach.errors import KeypointFileError, PoseError
+from coach.schema import LANDMARK_NAMES, N_LANDMARKS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int], None]
+"""progress(done, total): frames done so far and the expected total (0 when unknown)."""
+
+
+@dataclass(frozen=True)
+class PoseSequence:
+    """Landmarks of one performer over time.
+
+    xyz: (T, 33, 3) float32, pixels of the upright frame (x right, y down); NaN = not seen.
+    visibility: (T, 33) float32 in [0, 1]; 0 where the landmark is missing.
+    timestamps_s: (T,) float64 seconds from the first frame.
+    fps: nominal frames per second of the source.
+    frame_size: (width, height) in pixels of the frames the landmarks refer to.
+    meta: free-form, JSON-serialisable description of the source (file name, model, ...).
+    """
+
+    xyz: np.ndarray
+    visibility: np.ndarray
+    timestamps_s: np.ndarray
+    fps: float
+    frame_size: tuple[int, int]
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        xyz = np.asarray(self.xyz, dtype=np.float32)
+        vis = np.asarray(self.visibility, dtype=np.float32)
+        ts = np.asarray(self.timestamps_s, dtype=np.float64)
+        if xyz.ndim != 3 or xyz.shape[1:] != (N_LANDMARKS, 3):
+            raise ValueError(f"xyz must have shape (T, {N_LANDMARKS}, 3), got {xyz.shape}")
+        t = xyz.shape[0]
+        if vis.shape != (t, N_LANDMARKS):
+            raise ValueError(f"visibility must have shape ({t}, {N_LANDMARKS}), got {vis.shape}")
+        if ts.shape != (t,):
+            raise ValueError(f"timestamps_s must have shape ({t},), got {ts.shape}")
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise ValueError(f"fps must be a positive number, got {self.fps!r}")
+        if t > 1 and not np.all(np.diff(ts) > 0):
+            raise ValueError("timestamps_s must be strictly increasing")
+        for a in (xyz, vis, ts):
+            a.setflags(write=False)
+        object.__setattr__(self, "xyz", xyz)
+        object.__setattr__(self, "visibility", vis)
+        object.__setattr__(self, "timestamps_s", ts)
+        object.__setattr__(self, "fps", float(self.fps))
+        object.__setattr__(self, "frame_size", (int(self.frame_size[0]), int(self.frame_size[1])))
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.xyz.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        if self.n_frames == 0:
+            return 0.0
+        return float(self.timestamps_s[-1] - self.timestamps_s[0]) + 1.0 / self.fps
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(T, 33) bool: True where the landmark was seen."""
+        return np.isfinite(self.xyz[..., 0])
+
+    @property
+    def xy(self) -> np.ndarray:
+        """(T, 33, 2) view of x, y."""
+        return self.xyz[..., :2]
+
+    def replace(self, **changes) -> PoseSequence:
+        return dataclasses.replace(self, **changes)
+
+    def slice(self, start: int, stop: int) -> PoseSequence:
+        """Frames [start, stop), with timestamps kept relative to the original first frame."""
+        return self.replace(
+            xyz=self.xyz[start:stop],
+            visibility=self.visibility[start:stop],
+            timestamps_s=self.timestamps_s[start:stop],
+        )
+
+    # --- persistence: a self-describing .npz (no pickle) -----------------------------------
+    def to_npz_bytes(self) -> bytes:
+        header = {
+            "schema_version": SCHEMA_VERSION,
+            "keypoints": list(LANDMARK_NAMES),
+            "fps": self.fps,
+            "frame_size": list(self.frame_size),
+            "meta": self.meta,
+        }
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf,
+            xyz=self.xyz,
+            visibility=self.visibility,
+            timestamps_s=self.timestamps_s,
+            header=np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
+        )
+        return buf.getvalue()
+
+    def save_npz(self, path: str | Path) -> None:
+        """Write atomically: a partial file never replaces a good one."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(self.to_npz_bytes())
+        tmp.replace(path)
+
+    @classmethod
+    def from_npz_bytes(cls, data: bytes, *, name: str = "keypoint file") -> PoseSequence:
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                missing = {"xyz", "visibility", "timestamps_s", "header"} - set(z.files)
+                if missing:
+                    raise KeypointFileError(
+                        f"{name}: expected arrays xyz, visibility, timestamps_s, header; "
+                        f"missing {sorted(missing)}"
+                    )
+                header = json.loads(bytes(z["header"].astype(np.uint8)).decode("utf-8"))
+                xyz, vis, ts = z["xyz"], z["visibility"], z["timestamps_s"]
+        except KeypointFileError:
+            raise
+        except Exception as exc:  # zipfile/ValueError/JSON errors: all mean "corrupt"
+            raise KeypointFileError(f"{name}: not a readable Form Coach .npz ({exc})") from exc
+        if not isinstance(header, dict) or header.get("schema_version") != SCHEMA_VERSION:
+            raise KeypointFileError(
+                f"{name}: expected schema_version {SCHEMA_VERSION}, "
+                f"got {header.get('schema_version') if isinstance(header, dict) else header!r}"
+            )
+        if list(header.get("keypoints", [])) != list(LANDMARK_NAMES):
+            raise KeypointFileError(f"{name}: keypoint names differ from the MediaPipe-33 schema")
+        try:
+            return cls(
+                xyz=xyz,
+                visibility=vis,
+                timestamps_s=ts,
+                fps=float(header["fps"]),
+                frame_size=tuple(header["frame_size"]),
+                meta=dict(header.get("meta", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise KeypointFileError(f"{name}: {exc}") from exc
+
+    @classmethod
+    def load_npz(cls, path: str | Path) -> PoseSequence:
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise KeypointFileError(f"{path}: cannot read ({exc.strerror})") from exc
+        return cls.from_npz_bytes(data, name=path.name)
+
+
+# --- the estimator seam -------------------------------------------------------------------
+
+
+class PoseEstimator(Protocol):
+    """Turns RGB frames of one video into landmarks. Stateful (tracks between frames):
+    make a new one per video or stream."""
+
+    name: str
+
+    def process(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """rgb: (H, W, 3) uint8. Returns (xyz (33, 3) pixels, visibility (33,)) or None."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class MediaPipeEstimator:
+    """MediaPipe Pose (legacy solutions API, model_complexity=1: the model bundled in
+    mediapipe 0.10.21, so it runs offline; complexities 0 and 2 would download)."""
+
+    name = "mediapipe-pose-full-0.10.21"
+
+    def __init__(self, *, static_image_mode: bool = False, min_detection_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5) -> None:
+        import mediapipe as mp  # heavy import kept behind the seam
+
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=static_image_mode,
+            model_complexity=1,
+            smooth_landmarks=True,
+            enable_segmentation=False,
+            min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+        )
+
+    def process(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        h, w = rgb.shape[:2]
+        res = self._pose.process(rgb)
+        if res.pose_landmarks is None:
+            return None
+        lms = res.pose_landmarks.landmark
+        arr = np.array([(p.x, p.y, p.z, p.visibility) for p in lms], dtype=np.float32)
+        xyz = np.empty((N_LANDMARKS, 3), dtype=np.float32)
+        xyz[:, 0] = arr[:, 0] * w
+        xyz[:, 1] = arr[:, 1] * h
+        xyz[:, 2] = arr[:, 2] * w  # MediaPipe z uses roughly the same scale as x
+        return xyz, arr[:, 3]
+
+    def close(self) -> None:
+        self._pose.close()
+
+    def __enter__(self) -> MediaPipeEstimator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def default_estimator() -> PoseEstimator:
+    return MediaPipeEstimator()
+
+
+def extract_poses(
+    frames: Iterable[tuple[float, np.ndarray]],
+    *,
+    fps: float,
+    frame_size: tuple[int, int],
+    estimator: PoseEstimator | None = None,
+    total_frames: int = 0,
+    progress: ProgressFn | None = None,
+    meta: dict | None = None,
+) -> PoseSequence:
+    """Run the estimator over (time_s, rgb) frames, streaming; returns a PoseSequence.
+
+    frame_size is (width, height) of the original upright frames; landmarks found on
+    downscaled frames are scaled back to it so pixels stay in the video's own units.
+    Frames without a person get NaN landmarks and zero visibility.
+    """
+    own = estimator is None
+    est = default_estimator() if own else estimator
+    xyzs: list[np.ndarray] = []
+    viss: list[np.ndarray] = []
+    times: list[float] = []
+    nan_xyz = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
+    zero_vis = np.zeros(N_LANDMARKS, dtype=np.float32)
+    try:
+        for i, (t, rgb) in enumerate(_iter_checked(frames)):
+            out = est.process(rgb)
+            if out is None:
+                xyzs.append(nan_xyz)
+                viss.append(zero_vis)
+            else:
+                xyz, vis = out
+                scale = frame_size[0] / rgb.shape[1]
+                xyzs.append((xyz * scale).astype(np.float32))
+                viss.append(np.asarray(vis, dtype=np.float32))
+            times.append(float(t))
+            if progress is not None:
+                progress(i + 1, total_frames)
+    finally:
+        if own:
+            est.close()
+    if not times:
+        raise PoseError("expected at least one frame, got none")
+    ts = np.asarray(times, dtype=np.float64)
+    ts = ts - ts[0]
+    return PoseSequence(
+        xyz=np.stack(xyzs),
+        visibility=np.stack(viss),
+        timestamps_s=_monotonic(ts, fps),
+        fps=fps,
+        frame_size=frame_size,
+        meta={"model": getattr(est, "name", type(est).__name__), **(meta or {})},
+    )
+
+
+def _iter_checked(frames: Iterable[tuple[float, np.ndarray]]) -> Iterator[tuple[float, np.ndarray]]:
+    for t, rgb in frames:
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"frames must be (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
+        yield t, rgb
+
+
+def _monotonic(ts: np.ndarray, fps: float) -> np.ndarray:
+    """Container timestamps can repeat or step back; fall back to the frame clock there."""
+    if ts.size < 2 or np.all(np.diff(ts) > 0):
+        return ts
+    log.info("non-increasing timestamps; using frame index / fps")
+    return np.arange(ts.size, dtype=np.float64) / fps

@@ -1,0 +1,539 @@
+"""Repetition segmentation of a 1-D movement signal whose working extreme is a *peak*.
+
+A repetition is an excursion from the rest level up to the working extreme and back. The counter
+judges every excursion against the set's own typical rep, not against a fixed threshold:
+
+1. Gaps up to `RepSettings.max_gap_s` are interpolated; longer gaps split the signal into
+   segments that are counted separately (nothing is invented inside a long gap).
+2. The period is estimated from the autocorrelation of the detrended segments (pooled); it sets
+   the smoothing window and the shortest spacing of two reps (a double bump within one rep is one rep).
+3. Candidate peaks are found per segment with their topographic prominence (height above the
+   higher of the two lowest points separating them from a higher peak or the segment edge).
+   The typical amplitude A is the median prominence of the prominent candidates (those at least
+   half as prominent as the largest). Candidates below `min_prominence` x A are jitter or a wobble
+   within one rep and are dropped; nothing counts if A < `min_amplitude` (no movement).
+4. Each kept peak's rep runs from the surrounding valleys (rest positions); start/end are where the
+   signal leaves/reaches the rest band (`rest_band` x the rep's rise above that valley). depth =
+   the rep's own rise above the higher of its two valleys, divided by A. A rep with depth below
+   `partial_fraction` is partial: reported, not counted. A peak at a segment edge that never
+   returns (a clip cut mid-rep) therefore counts as partial, like the manual counting rule.
+
+Signals are in the units of their source: torso lengths for pose signals, which is what
+`min_amplitude` assumes. `count_reps_generic` builds an exercise-agnostic signal from the landmarks
+(principal components of the trajectories) for exercises without a definition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import find_peaks, savgol_filter
+
+from coach.clean import interpolate_short_gaps
+from coach.schema import CORE_LANDMARKS
+from coach.settings import RepSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REP_SETTINGS = RepSettings()
+
+
+@dataclass(frozen=True)
+class Rep:
+    """One repetition. Frames index the signal; times are the matching timestamps (seconds).
+
+    start: where the signal leaves its rest level; peak: the working extreme; end: where it is back
+    at rest. depth: the rep's rise above its rest level as a share of the set's typical rep
+    amplitude (1.0 = typical); partial: depth below `RepSettings.partial_fraction` (not counted)."""
+
+    index: int
+    start_frame: int
+    peak_frame: int
+    end_frame: int
+    start_s: float
+    peak_s: float
+    end_s: float
+    depth: float
+    partial: bool
+
+
+@dataclass(frozen=True, eq=False)
+class RepResult:
+    """reps: full repetitions numbered 1..n; partial: partial ones (index 0, not counted);
+    method: "exercise", "generic", "flow" or "none"; signal: the smoothed signal that was segmented
+    (NaN where unknown); confidence: 0..1; period_s: estimated rep period (NaN when unknown)."""
+
+    reps: tuple[Rep, ...]
+    partial: tuple[Rep, ...]
+    method: str
+    signal: np.ndarray
+    confidence: float
+    period_s: float
+
+    @property
+    def count(self) -> int:
+        return len(self.reps)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index pairs of True runs."""
+    v = np.concatenate([[False], valid, [False]]).astype(np.int8)
+    d = np.diff(v)
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
+
+
+def _odd(n: float, lo: int = 3) -> int:
+    k = max(lo, round(n))
+    return k if k % 2 == 1 else k + 1
+
+
+def _check_inputs(signal: np.ndarray, timestamps_s: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(signal, dtype=np.float64)
+    ts = np.asarray(timestamps_s, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"signal must be 1-D (T,), got shape {x.shape}")
+    if ts.shape != x.shape:
+        raise ValueError(f"timestamps_s must have shape {x.shape}, got {ts.shape}")
+    if not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    x = np.where(np.isfinite(x), x, np.nan)
+    return x, ts
+
+
+def _segments(x: np.ndarray, fps: float, s: RepSettings) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Interpolate short gaps; return the filled signal and the runs long enough to hold a rep."""
+    filled, _ = interpolate_short_gaps(x, max(1, round(s.max_gap_s * fps)))
+    min_len = max(5, round(s.min_rep_s * fps))
+    segs = [(a, b) for a, b in _runs(np.isfinite(filled)) if b - a >= min_len]
+    return filled, segs
+
+
+def _detrend(y: np.ndarray) -> np.ndarray:
+    t = np.arange(y.size, dtype=np.float64)
+    if y.size < 3:
+        return y - y.mean()
+    coef = np.polyfit(t, y, 1)
+    return y - np.polyval(coef, t)
+
+
+def pooled_autocorrelation(x: np.ndarray, segments: list[tuple[int, int]], max_lag: int) -> np.ndarray:
+    """Normalised autocorrelation r[0..max_lag] pooled over segments (each linearly detrended).
+
+    r[k] = sum over segments of sum_t y[t] y[t+k] / sum over segments of (n - k), divided by the
+    pooled variance, so r[0] = 1; lags no segment reaches are NaN."""
+    num = np.zeros(max_lag + 1)
+    cnt = np.zeros(max_lag + 1)
+    var_num = 0.0
+    var_cnt = 0
+    for a, b in segments:
+        y = _detrend(x[a:b])
+        n = y.size
+        var_num += float(np.dot(y, y))
+        var_cnt += n
+        nfft = 1 << int(np.ceil(np.log2(2 * n)))
+        f = np.fft.rfft(y, nfft)
+        ac = np.fft.irfft(f * np.conj(f), nfft)[: min(n, max_lag + 1)]
+        num[: ac.size] += ac
+        cnt[: ac.size] += n - np.arange(ac.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (num / cnt) / (var_num / max(var_cnt, 1))
+    r[cnt < 1] = np.nan
+    return r
+
+
+def estimate_period(
+    x: np.ndarray, segments: list[tuple[int, int]], *, fps: float, settings: RepSettings = DEFAULT_REP_SETTINGS
+) -> tuple[float, float]:
+    """(period in frames, autocorrelation at that lag) or (NaN, 0) when no clear period.
+
+    The lag must lie in [min_rep_s, max_rep_s] and within half of the longest segment (two cycles
+    seen). Among autocorrelation maxima, the shortest lag reaching 85% of the best one wins, so a
+    multiple of the period is not taken for the period."""
+    s = settings
+    if not segments:
+        return float("nan"), 0.0
+    longest = max(b - a for a, b in segments)
+    lo = max(2, round(s.min_rep_s * fps))
+    hi = min(round(s.max_rep_s * fps), longest // 2)
+    if hi <= lo + 1:
+        return float("nan"), 0.0
+    r = pooled_autocorrelation(x, segments, hi + 1)
+    rr = r[lo : hi + 1]
+    if not np.isfinite(rr).any():
+        return float("nan"), 0.0
+    idx, _ = find_peaks(np.nan_to_num(rr, nan=-1.0))
+    if idx.size == 0:
+        return float("nan"), 0.0
+    vals = rr[idx]
+    best = float(vals.max())
+    if best < s.min_periodicity:
+        return float("nan"), best
+    k = int(idx[np.flatnonzero(vals >= 0.85 * best)[0]])
+    # parabolic refinement of the lag
+    lag = float(lo + k)
+    if 0 < k < rr.size - 1:
+        y0, y1, y2 = rr[k - 1], rr[k], rr[k + 1]
+        den = y0 - 2 * y1 + y2
+        if np.isfinite(den) and den < 0:
+            lag += 0.5 * (y0 - y2) / den
+    return lag, float(rr[k])
+
+
+def _smooth(x: np.ndarray, segments: list[tuple[int, int]], window: int) -> np.ndarray:
+    out = np.full_like(x, np.nan)
+    for a, b in segments:
+        n = b - a
+        w = min(window, n if n % 2 == 1 else n - 1)
+        out[a:b] = savgol_filter(x[a:b], w, 2, mode="interp") if w >= 5 else x[a:b]
+    return out
+
+
+@dataclass
+class _Peak:
+    """A peak of one segment and the valleys (indices) separating it from its neighbours.
+    A valley is "open" when it lies at the segment edge: the rest before/after was not seen."""
+
+    peak: int
+    left: int
+    right: int
+    left_open: bool
+    right_open: bool
+    edge: bool = False  # the segment ends while still at this peak (a rep cut by the end)
+
+
+def _segment_peaks(y: np.ndarray, a: int, b: int, floor: float, reach: int) -> list[_Peak]:
+    """Candidate peaks of y[a:b] with their valleys. The last sample is a candidate too when the
+    signal rises into the end of the segment (a rep cut at its working extreme)."""
+    seg = y[a:b]
+    idx = find_peaks(seg, prominence=floor)[0].tolist() if seg.size >= 3 else []
+    tail = max(2, reach // 8)
+    edge = seg.size >= 3 and seg[-1] >= seg[-1 - min(tail, seg.size - 1) :].max() and seg[-1] > seg[-2]
+    if edge and (not idx or seg[-1] - seg[idx[-1] :].min() >= floor):
+        idx.append(seg.size - 1)
+    out: list[_Peak] = []
+    for k, i in enumerate(idx):
+        lo = idx[k - 1] if k > 0 else max(0, i - reach)
+        hi = idx[k + 1] if k + 1 < len(idx) else min(seg.size - 1, i + reach)
+        lv = lo + int(np.argmin(seg[lo : i + 1]))
+        rv = i + int(np.argmin(seg[i : hi + 1]))
+        out.append(
+            _Peak(
+                peak=a + i,
+                left=a + lv,
+                right=a + rv,
+                left_open=k == 0 and lv == 0,
+                right_open=k + 1 == len(idx) and rv == seg.size - 1,
+                edge=i == seg.size - 1,
+            )
+        )
+    return out
+
+
+def _merge(y: np.ndarray, peaks: list[_Peak], *, min_return: float, min_dist: float) -> list[_Peak]:
+    """Merge neighbouring peaks that are one rep: the signal between them does not fall back at
+    least `min_return` of the lower peak's rise above the local rest (the lower of the two outer
+    valleys), or they are closer than `min_dist` frames. The lower peak goes; valleys join."""
+    ps = list(peaks)
+    while len(ps) > 1:
+        worst, worst_score = -1, np.inf
+        for i in range(len(ps) - 1):
+            p, q = ps[i], ps[i + 1]
+            lower = min(y[p.peak], y[q.peak])
+            rest = min(y[p.left], y[q.right])
+            height = lower - rest
+            dip = lower - y[p.right]
+            score = -1.0 if q.peak - p.peak < min_dist else (dip / height if height > 0 else 0.0)
+            if score < worst_score:
+                worst, worst_score = i, score
+        if worst_score >= min_return:
+            break
+        p, q = ps[worst], ps[worst + 1]
+        if y[p.peak] >= y[q.peak] and not q.edge:
+            # q goes: p's right valley becomes the lower of the two valleys around q
+            v = p.right if y[p.right] <= y[q.right] else q.right
+            ps[worst] = _Peak(p.peak, p.left, v, p.left_open, q.right_open and v == q.right, p.edge)
+            del ps[worst + 1]
+        else:
+            v = p.left if y[p.left] <= y[p.right] else p.right
+            ps[worst + 1] = _Peak(q.peak, v, q.right, p.left_open and v == p.left, q.right_open, q.edge)
+            del ps[worst]
+    return ps
+
+
+def typical_amplitude(rises: np.ndarray) -> float:
+    """Median rise of the prominent reps (at least half the largest rise); NaN when none."""
+    r = np.asarray(rises, dtype=np.float64)
+    r = r[np.isfinite(r)]
+    if r.size == 0:
+        return float("nan")
+    return float(np.median(r[r >= 0.5 * r.max()]))
+
+
+def _rise(y: np.ndarray, p: _Peak) -> float:
+    """The peak's rise above its rest: the higher of its seen valleys (both when neither is seen)."""
+    seen = [y[v] for v, op in ((p.left, p.left_open), (p.right, p.right_open)) if not op]
+    if p.edge:
+        seen = [y[p.left]]
+    base = max(seen) if seen else max(y[p.left], y[p.right])
+    return float(y[p.peak] - base)
+
+
+def _empty(method: str, y: np.ndarray, confidence: float, period_s: float = float("nan")) -> RepResult:
+    y = np.array(y, dtype=np.float64)
+    y.setflags(write=False)
+    return RepResult((), (), method, y, round(float(confidence), 2), period_s)
+
+
+# --- the counter ----------------------------------------------------------------------------
+
+
+def count_reps(
+    signal: np.ndarray,
+    timestamps_s: np.ndarray,
+    *,
+    fps: float,
+    settings: RepSettings = DEFAULT_REP_SETTINGS,
+    method: str = "exercise",
+) -> RepResult:
+    """Segment the repetitions of `signal` (T,), whose working extreme is a peak (module docstring).
+
+    timestamps_s: (T,) seconds of each sample; fps: nominal sample rate (Hz) used for the time-based
+    settings. NaN = unknown sample. Returns full reps numbered 1..n and partial reps separately."""
+    s = settings
+    x, ts = _check_inputs(signal, timestamps_s, fps)
+    filled, segs = _segments(x, fps, s)
+    if not segs:
+        return _empty(method, np.full_like(x, np.nan), 0.0)
+    # light smoothing first so the period estimate is not driven by jitter
+    y0 = _smooth(filled, segs, _odd(0.1 * fps, 5))
+    period, periodicity = estimate_period(y0, segs, fps=fps, settings=s)
+    window = _odd(np.clip(period / 8 if np.isfinite(period) else 0.15 * fps, 0.1 * fps, 0.5 * fps), 5)
+    y = _smooth(filled, segs, window)
+    covered = float(np.isfinite(y).mean())
+    period_s = period / fps if np.isfinite(period) else float("nan")
+
+    reach = max(3, round(1.5 * period if np.isfinite(period) else 0.5 * s.max_rep_s * fps))
+    min_dist = max(s.min_rep_s * fps, s.min_spacing_periods * period if np.isfinite(period) else 0.0)
+    peaks: list[_Peak] = []
+    for a, b in segs:
+        cand = _segment_peaks(y, a, b, 0.25 * s.min_amplitude, reach)
+        peaks.extend(_merge(y, cand, min_return=s.min_return, min_dist=min_dist))
+    rises = np.array([_rise(y, p) for p in peaks])
+    strong = rises[rises >= s.min_amplitude]
+    if strong.size == 0:
+        # nothing moved enough: confident there is no rep when the signal was seen
+        return _empty(method, y, 0.9 * covered, period_s)
+    amp = typical_amplitude(strong)
+
+    full: list[Rep] = []
+    part: list[Rep] = []
+    depths_full = []
+    for p, rise in zip(peaks, rises, strict=True):
+        depth = rise / amp
+        if p.edge:
+            if depth < s.edge_fraction or rise < s.min_amplitude:
+                continue  # the clip ends on the way up: not a rep (yet)
+            is_partial = False
+        else:
+            if depth < s.min_prominence or rise < 0.5 * s.min_amplitude:
+                continue  # jitter
+            is_partial = depth < s.partial_fraction or rise < s.min_amplitude
+        top = y[p.peak]
+        left = y[p.left : p.peak + 1] <= y[p.left] + s.rest_band * (top - y[p.left])
+        start = p.left + int(np.flatnonzero(left)[-1])
+        right = y[p.peak : p.right + 1] <= y[p.right] + s.rest_band * (top - y[p.right])
+        end = p.peak + int(np.flatnonzero(right)[0]) if right.any() and not p.edge else p.right
+        rep = Rep(
+            index=0 if is_partial else len(full) + 1,
+            start_frame=int(start),
+            peak_frame=int(p.peak),
+            end_frame=int(end),
+            start_s=float(ts[start]),
+            peak_s=float(ts[p.peak]),
+            end_s=float(ts[end]),
+            depth=round(float(depth), 3),
+            partial=bool(is_partial),
+        )
+        (part if is_partial else full).append(rep)
+        if not is_partial:
+            depths_full.append(depth)
+
+    if not np.isfinite(period_s):
+        if len(full) >= 2:
+            period_s = float(np.median(np.diff([r.peak_s for r in full])))
+        elif len(full) == 1:
+            period_s = full[0].end_s - full[0].start_s
+    conf = _confidence(full, depths_full, periodicity, covered)
+    y_out = np.array(y)
+    y_out.setflags(write=False)
+    return RepResult(tuple(full), tuple(part), method, y_out, conf, float(period_s))
+
+
+def _confidence(full: list[Rep], depths: list[float], periodicity: float, covered: float) -> float:
+    """covered x (0.5 + 0.5 x agreement): agreement is the mean of the periodicity (autocorrelation)
+    and the depth consistency (1 - coefficient of variation) for >= 2 reps; 0.3 for one rep."""
+    if not full:
+        return round(0.4 * covered, 2)
+    if len(full) == 1:
+        agree = 0.3
+    else:
+        d = np.asarray(depths)
+        consistency = float(np.clip(1.0 - d.std() / max(d.mean(), 1e-9), 0.0, 1.0))
+        agree = 0.5 * (float(np.clip(periodicity, 0.0, 1.0)) + consistency)
+    return round(float(np.clip(covered * (0.5 + 0.5 * agree), 0.0, 1.0)), 2)
+
+
+# --- the generic (exercise-agnostic) signal ------------------------------------------------------
+
+
+def robust_skew(x: np.ndarray) -> float:
+    """Quantile skewness (q90 + q10 - 2 q50) / (q90 - q10) of the finite values, in [-1, 1]:
+    positive when the signal rests low and makes brief excursions up."""
+    v = np.asarray(x, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size < 5:
+        return 0.0
+    q10, q50, q90 = np.percentile(v, [10, 50, 90])
+    return float((q90 + q10 - 2 * q50) / (q90 - q10)) if q90 > q10 else 0.0
+
+
+def orient_peaks_up(signal: np.ndarray) -> np.ndarray:
+    """Flip a signal of arbitrary sign so the working extreme is a peak.
+
+    The rest position is where the body spends most of the time (between reps, before and after the
+    set), the working extreme is a brief excursion: the orientation with the longer upper tail
+    (positive quantile skewness) is kept."""
+    x = np.asarray(signal, dtype=np.float64)
+    return -x if robust_skew(x) < 0 else x.copy()
+
+
+def _interp_all(v: np.ndarray) -> np.ndarray:
+    """Linear interpolation over every interior NaN run (edges stay NaN)."""
+    out = v.copy()
+    ok = np.isfinite(out)
+    if ok.sum() < 2:
+        return out
+    idx = np.arange(out.size)
+    first, last = np.flatnonzero(ok)[[0, -1]]
+    inner = (idx >= first) & (idx <= last) & ~ok
+    out[inner] = np.interp(idx[inner], idx[ok], out[ok])
+    return out
+
+
+def generic_components(
+    xy: np.ndarray, *, n_components: int = 3, min_coverage: float = 0.6
+) -> tuple[np.ndarray, np.ndarray]:
+    """Principal components of the landmark trajectories: ((T, k) scores, (k,) variance shares).
+
+    xy: (T, 33, 2) in torso lengths (image axes, not centred per frame, so whole-body motion such
+    as a pull-up or a jump counts). Uses the core landmarks seen in at least `min_coverage` of the
+    frames with a person; each coordinate is centred over time; scores are NaN in frames where
+    fewer than half of those landmarks are seen."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if xy.ndim != 3 or xy.shape[1:] != (33, 2):
+        raise ValueError(f"xy must have shape (T, 33, 2), got {xy.shape}")
+    t = xy.shape[0]
+    core = np.array([int(j) for j in CORE_LANDMARKS])
+    seen = np.isfinite(xy[:, core, 0])
+    person = seen.any(axis=1)
+    if person.sum() < 3:
+        return np.full((t, n_components), np.nan), np.zeros(n_components)
+    cov = seen[person].mean(axis=0)
+    use = core[cov >= min_coverage]
+    if use.size == 0:
+        use = core[cov >= cov.max() * 0.8]
+    feats = xy[:, use, :].reshape(t, -1)
+    valid_frame = np.isfinite(xy[:, use, 0]).sum(axis=1) >= max(1, use.size / 2)
+    filled = np.stack([_interp_all(feats[:, j]) for j in range(feats.shape[1])], axis=1)
+    rows = valid_frame & np.isfinite(filled).all(axis=1)
+    if rows.sum() < 3:
+        return np.full((t, n_components), np.nan), np.zeros(n_components)
+    mean = filled[rows].mean(axis=0)
+    centred = filled[rows] - mean
+    _, sv, vt = np.linalg.svd(centred, full_matrices=False)
+    k = min(n_components, vt.shape[0])
+    scores = np.full((t, n_components), np.nan)
+    scores[rows, :k] = centred @ vt[:k].T
+    total = float((sv**2).sum())
+    share = np.zeros(n_components)
+    if total > 0:
+        share[:k] = sv[:k] ** 2 / total
+    return scores, share
+
+
+def generic_signal(
+    xy: np.ndarray, *, fps: float = 30.0, settings: RepSettings = DEFAULT_REP_SETTINGS
+) -> np.ndarray:
+    """Exercise-agnostic rep signal (T,) in torso lengths, working extreme oriented as a peak.
+
+    Of the first `settings.generic_components` principal components of the core landmark
+    trajectories (see `generic_components`), the most periodic one (autocorrelation at its period,
+    weighted by the square root of its variance share) is taken; without any clear period the
+    first component is. Its sign is chosen by `orient_peaks_up`."""
+    scores, share = generic_components(xy, n_components=settings.generic_components)
+    best, best_score = 0, -np.inf
+    for k in range(scores.shape[1]):
+        sk = scores[:, k]
+        if not np.isfinite(sk).any() or share[k] <= 0:
+            continue
+        filled, segs = _segments(sk, fps, settings)
+        _, periodicity = estimate_period(filled, segs, fps=fps, settings=settings)
+        score = max(periodicity, 0.0) * np.sqrt(share[k])
+        if score > best_score:
+            best, best_score = k, score
+    if best_score <= 0:
+        best = 0
+    return orient_peaks_up(scores[:, best])
+
+
+def count_reps_generic(
+    xy: np.ndarray,
+    timestamps_s: np.ndarray,
+    *,
+    fps: float,
+    settings: RepSettings = DEFAULT_REP_SETTINGS,
+) -> RepResult:
+    """Count reps of any exercise from the landmarks alone (method "generic").
+
+    xy: (T, 33, 2) torso lengths. The signal is `generic_signal`; where its orientation is unsure
+    (|quantile skewness| < 0.15) both orientations are counted and the more regular result
+    (higher confidence) is kept."""
+    sig = generic_signal(xy, fps=fps, settings=settings)
+    res = count_reps(sig, timestamps_s, fps=fps, settings=settings, method="generic")
+    if abs(robust_skew(sig)) < 0.15:
+        alt = count_reps(-sig, timestamps_s, fps=fps, settings=settings, method="generic")
+        if alt.confidence > res.confidence:
+            res = alt
+    return res
+
+
+def count_reps_pose(
+    xy: np.ndarray,
+    timestamps_s: np.ndarray,
+    *,
+    fps: float,
+    signal_fn: Callable[[np.ndarray], np.ndarray] | None,
+    settings: RepSettings = DEFAULT_REP_SETTINGS,
+) -> RepResult:
+    """Exercise signal when it is seen, else the generic counter.
+
+    xy: (T, 33, 2) torso lengths; signal_fn: an exercise's `signal` (None = unknown exercise). When
+    the exercise signal is defined in less than `settings.min_signal_coverage` of the frames with a
+    person (e.g. the ankles hidden behind plates), the generic counter is used instead."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if signal_fn is None:
+        return count_reps_generic(xy, timestamps_s, fps=fps, settings=settings)
+    sig = np.asarray(signal_fn(xy), dtype=np.float64)
+    person = np.isfinite(xy[..., 0]).any(axis=1)
+    n_person = int(person.sum())
+    cover = float(np.isfinite(sig[person]).mean()) if n_person else 0.0
+    if cover < settings.min_signal_coverage and n_person > 0:
+        log.info("exercise signal seen in %.0f%% of person frames: generic counter", 100 * cover)
+        return count_reps_generic(xy, timestamps_s, fps=fps, settings=settings)
+    return count_reps(sig, timestamps_s, fps=fps, settings=settings, method="exercise")

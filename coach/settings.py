@@ -1,0 +1,64 @@
+"""Every tunable of the engine, in one place, with units. Frozen: pass a modified copy
+(`dataclasses.replace`) instead of mutating a shared default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    max_side_px: int = 640  # decode size for the pose model (it works on ~256 px crops)
+    max_bytes: int = 500_000_000  # upload limit, bytes
+    max_duration_s: float = 600.0  # longest clip analysed, seconds
+
+
+@dataclass(frozen=True)
+class CleanSettings:
+    min_visibility: float = 0.5  # landmarks below this MediaPipe visibility are treated as missing
+    max_gap_s: float = 0.25  # gaps up to this long are interpolated; longer ones are reported
+    smooth_window_s: float = 0.2  # Savitzky-Golay window, seconds (keeps rep extremes, unlike a mean)
+    smooth_polyorder: int = 2
+    max_jump_torso_per_frame: float = 0.6  # a landmark jumping further than this (torso lengths) is a glitch
+
+
+@dataclass(frozen=True)
+class RepSettings:
+    """Rep segmentation (coach/reps.py). Amplitudes are in the signal's units (torso lengths for
+    pose signals) or as a share of the set's typical rep amplitude (median of its prominent peaks)."""
+
+    min_rep_s: float = 0.3  # shortest plausible repetition (peak to peak), seconds; jump rope is ~0.5 s
+    max_rep_s: float = 12.0  # longest plausible repetition, seconds (6-s descents fit)
+    min_amplitude: float = 0.1  # a rep must move the signal at least this much (torso lengths); below = no movement
+    min_prominence: float = 0.3  # of the typical amplitude: smaller bumps are jitter or a wobble within a rep
+    partial_fraction: float = 0.6  # a rep reaching less than this share of the typical depth is partial
+    edge_fraction: float = 0.8  # a rep cut by the end of the signal counts only if it reached this share
+    min_return: float = 0.5  # between two reps the signal falls back at least this share of the lower one's rise
+    max_gap_s: float = 0.5  # signal gaps up to this long are interpolated; longer gaps split the signal
+    rest_band: float = 0.15  # of the rep's amplitude: a rep starts/ends where it leaves/reaches its rest level
+    min_periodicity: float = 0.3  # autocorrelation needed to trust a period estimate (0..1)
+    min_spacing_periods: float = 0.45  # two peaks closer than this share of the period are one rep
+    min_signal_coverage: float = 0.5  # below this share of person frames, an exercise signal falls back to generic
+    generic_components: int = 3  # principal components tried by the generic counter (most periodic wins)
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    dtw_window_frac: float = 0.25  # Sakoe-Chiba band as a share of the longer sequence
+    resample_fps: float = 15.0  # both sequences are resampled to this rate before DTW
+    min_tolerance_deg: float = 8.0  # floor for the per-joint angle tolerance, degrees
+    min_tolerance_pos: float = 0.08  # floor for the per-joint position tolerance, torso lengths
+    # Score = 100 * exp(-mean over judged joints of (deviation / tolerance)^2 / 2 / k), see compare.py
+    score_softness: float = 2.0
+    pass_threshold: float = 60.0  # score at or above this passes (calibrated on real labelled clips)
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    video: VideoSettings = field(default_factory=VideoSettings)
+    clean: CleanSettings = field(default_factory=CleanSettings)
+    reps: RepSettings = field(default_factory=RepSettings)
+    compare: CompareSettings = field(default_factory=CompareSettings)
+
+
+DEFAULT_SETTINGS = AnalysisSettings()

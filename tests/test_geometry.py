@@ -1,0 +1,239 @@
+"""Hand-computable cases for angles, normalization, cosine similarity, cleaning and DTW."""
+
+import math
+
+import numpy as np
+import pytest
+
+from coach.clean import clean_poses, interpolate_short_gaps, smooth_runs
+from coach.compare import _weighted_cosine, dtw_align, per_keypoint_dtw, resample_indices
+from coach.kinematics import angle_between, joint_angles, moment_arms, proportions, range_of_motion, trunk_lean_deg
+from coach.normalize import bbox_l2, body_frame, detect_view, mirror, robust_scale_px
+from coach.pose import PoseSequence
+from coach.schema import N_LANDMARKS, L
+from coach.settings import CleanSettings
+
+
+# --- angles ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "a,v,c,expected",
+    [
+        ((1, 0), (0, 0), (0, 1), 90.0),  # right angle
+        ((1, 0), (0, 0), (-1, 0), 180.0),  # straight limb
+        ((1, 0), (0, 0), (1, 1), 45.0),
+        ((1, 0), (0, 0), (1, 0), 0.0),  # folded completely
+        ((0, 1), (0, 0), (math.cos(math.radians(30)), math.sin(math.radians(30))), 60.0),
+    ],
+)
+def test_angle_between_known_triangles(a, v, c, expected):
+    assert angle_between(np.array(a, float), np.array(v, float), np.array(c, float)) == pytest.approx(expected, abs=1e-9)
+
+
+def test_angle_with_missing_point_is_nan_not_zero():
+    assert np.isnan(angle_between(np.array([np.nan, 0.0]), np.zeros(2), np.array([1.0, 0.0])))
+    assert np.isnan(angle_between(np.zeros(2), np.zeros(2), np.array([1.0, 0.0])))  # zero-length segment
+
+
+def _standing(n=1, knee_bend_deg=0.0):
+    """A frontal standing figure, pixels, y down; optional knee bend in the image plane."""
+    xy = np.full((n, N_LANDMARKS, 2), np.nan)
+    pts = {
+        L.NOSE: (100, 20), L.LEFT_SHOULDER: (120, 50), L.RIGHT_SHOULDER: (80, 50),
+        L.LEFT_ELBOW: (125, 80), L.RIGHT_ELBOW: (75, 80), L.LEFT_WRIST: (125, 110), L.RIGHT_WRIST: (75, 110),
+        L.LEFT_HIP: (112, 110), L.RIGHT_HIP: (88, 110), L.LEFT_KNEE: (112, 160), L.RIGHT_KNEE: (88, 160),
+        L.LEFT_EAR: (108, 18), L.RIGHT_EAR: (92, 18),
+    }
+    for lm, p in pts.items():
+        xy[:, lm] = p
+    r = math.radians(knee_bend_deg)
+    for knee, ankle in ((L.LEFT_KNEE, L.LEFT_ANKLE), (L.RIGHT_KNEE, L.RIGHT_ANKLE)):
+        xy[:, ankle] = xy[:, knee] + 50 * np.array([math.sin(r), math.cos(r)])
+    return xy
+
+
+def test_joint_angles_of_a_bent_knee():
+    a = joint_angles(_standing(1, knee_bend_deg=60.0))
+    assert a["left_knee"][0] == pytest.approx(120.0, abs=1e-6)
+    assert a["trunk_lean"][0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_trunk_lean_horizontal_is_90():
+    xy = np.full((1, N_LANDMARKS, 2), np.nan)
+    xy[0, [L.LEFT_HIP, L.RIGHT_HIP]] = (0, 0)
+    xy[0, [L.LEFT_SHOULDER, L.RIGHT_SHOULDER]] = (-1, 0)
+    assert trunk_lean_deg(xy)[0] == pytest.approx(90.0)
+
+
+def test_moment_arm_is_horizontal_distance_to_midfoot():
+    xy = _standing(1)
+    xy[0, L.LEFT_HEEL] = (100, 212)
+    xy[0, L.LEFT_FOOT_INDEX] = (130, 212)
+    arms = moment_arms(xy, side="left")
+    assert arms["hip"][0] == pytest.approx(112 - 115)
+    assert arms["knee"][0] == pytest.approx(112 - 115)
+
+
+def test_proportions_are_relative_to_torso():
+    xy = np.repeat(_standing(1), 5, axis=0)
+    p = proportions(xy)
+    assert p.femur == pytest.approx(50 / 60, abs=1e-3)  # thigh 50 px, torso 60 px
+    assert p.tibia == pytest.approx(50 / 60, abs=1e-3)
+
+
+def test_range_of_motion_is_robust_to_one_outlier():
+    x = np.concatenate([np.linspace(90, 170, 200), [5.0]])
+    r = range_of_motion(x)
+    assert r.min_deg > 85 and r.max_deg <= 170
+
+
+# --- normalization --------------------------------------------------------------------------
+def test_body_frame_removes_position_and_scale():
+    xy = np.repeat(_standing(1), 4, axis=0)
+    moved = xy * 2.5 + np.array([300.0, -40.0])
+    a, b = body_frame(xy), body_frame(moved)
+    np.testing.assert_allclose(a[np.isfinite(a)], b[np.isfinite(b)], atol=1e-9)
+    hip_mid = (a[:, L.LEFT_HIP] + a[:, L.RIGHT_HIP]) / 2
+    np.testing.assert_allclose(hip_mid, 0.0, atol=1e-9)
+    assert robust_scale_px(xy) == pytest.approx(60.0)
+
+
+def test_mirror_swaps_sides_and_flips_x_and_is_an_involution():
+    xy = body_frame(_standing(2, 30.0))
+    m = mirror(xy)
+    np.testing.assert_allclose(m[:, L.LEFT_SHOULDER, 0], -xy[:, L.RIGHT_SHOULDER, 0])
+    np.testing.assert_allclose(mirror(m)[np.isfinite(xy)], xy[np.isfinite(xy)])
+
+
+def test_bbox_l2_is_unit_length_and_invariant_to_position_and_scale():
+    pose = _standing(1)[0]
+    v1 = bbox_l2(pose)
+    v2 = bbox_l2(pose * 3 + 50)
+    assert np.linalg.norm(v1) == pytest.approx(1.0)
+    np.testing.assert_allclose(v1, v2, atol=1e-12)
+
+
+def test_detect_view_front_and_side_and_facing():
+    front = _standing(10)
+    v = detect_view(front)
+    assert v.view == "front" and v.facing == "camera"
+    side = front.copy()
+    side[..., 0] = 100 + (side[..., 0] - 100) * 0.08  # squash the width: seen from the side
+    side[:, L.NOSE, 0] = 112  # nose in front of the ears: facing image-right
+    side[:, L.LEFT_EAR, 0] = side[:, L.RIGHT_EAR, 0] = 100
+    v2 = detect_view(side)
+    assert v2.view == "side" and v2.facing == "right"
+    assert detect_view(mirror(body_frame(side))).facing == "left"
+
+
+# --- cosine --------------------------------------------------------------------------------
+def test_weighted_cosine_identical_orthogonal_and_weights():
+    u = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    w = np.ones(3)
+    assert _weighted_cosine(u, u, w) == pytest.approx(1.0)
+    assert _weighted_cosine(u, -u, w) == pytest.approx(-1.0)
+    a = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    b = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    assert _weighted_cosine(a, b, w) == pytest.approx(0.0)
+    # a landmark with zero confidence does not count
+    u4 = np.vstack([u, [[2.0, -1.0]]])
+    c = u4.copy()
+    c[3] = (-5.0, 7.0)
+    assert _weighted_cosine(u4, c, np.array([1.0, 1.0, 1.0, 0.0])) == pytest.approx(1.0)
+    assert _weighted_cosine(u4, c, np.ones(4)) < 0.9
+    assert np.isnan(_weighted_cosine(u4, c, np.array([1.0, 1.0, 0.0, 0.0])))  # too few joints
+
+
+# --- DTW -------------------------------------------------------------------------------------
+def test_dtw_path_of_a_time_stretched_sequence():
+    a = np.array([0, 1, 2, 3, 2, 1, 0], float)[:, None]
+    b = np.array([0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 1, 1, 0, 0], float)[:, None]
+    res = dtw_align(a, b, window_frac=1.0)
+    assert res.distance == pytest.approx(0.0)
+    assert tuple(res.path[0]) == (0, 0) and tuple(res.path[-1]) == (6, 13)
+    for i, j in res.path:
+        assert a[i, 0] == b[j, 0]
+
+
+def test_dtw_known_distance_and_nan_is_refused():
+    a = np.array([[0.0], [0.0], [0.0]])
+    b = np.array([[1.0], [1.0], [1.0]])
+    assert dtw_align(a, b).distance == pytest.approx(math.sqrt(3))
+    with pytest.raises(ValueError, match="expected finite features"):
+        dtw_align(np.array([[np.nan]]), b)
+
+
+def test_dtw_unequal_lengths_never_inf():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(40, 3))
+    b = rng.normal(size=(97, 3))
+    assert np.isfinite(dtw_align(a, b, window_frac=0.1).distance)
+
+
+def test_per_keypoint_dtw_zero_for_identical_and_none_for_hidden():
+    xy = body_frame(np.repeat(_standing(1), 20, axis=0) + np.linspace(0, 10, 20)[:, None, None])
+    d = per_keypoint_dtw(xy, xy)
+    assert d["left_knee"] == pytest.approx(0.0)
+    assert d["left_heel"] is None  # never seen
+
+
+def test_resample_indices_regular_clock():
+    ts = np.arange(60) / 60.0
+    idx = resample_indices(ts, 15.0)
+    assert np.array_equal(idx, np.arange(0, 60, 4))
+
+
+# --- cleaning ----------------------------------------------------------------------------------
+def test_interpolate_short_gaps_only():
+    x = np.array([0, 1, np.nan, 3, 4, np.nan, np.nan, np.nan, np.nan, 9, np.nan], float)
+    out, filled = interpolate_short_gaps(x, max_gap=2)
+    assert out[2] == pytest.approx(2.0) and filled[2]
+    assert np.isnan(out[5:9]).all()  # long gap is left missing
+    assert np.isnan(out[10])  # no extrapolation at the edge
+
+
+def test_smoothing_keeps_a_rep_extreme():
+    t = np.linspace(0, 2 * np.pi, 90)
+    x = np.cos(t)
+    sm = smooth_runs(x + np.random.default_rng(0).normal(0, 0.02, 90), 7, 2)
+    assert sm.max() == pytest.approx(1.0, abs=0.05)
+    assert sm.min() == pytest.approx(-1.0, abs=0.05)
+
+
+def test_clean_masks_low_visibility_and_reports_long_gaps():
+    t = 60
+    xy = np.repeat(_standing(1), t, axis=0)
+    xyz = np.concatenate([xy, np.zeros((t, N_LANDMARKS, 1))], axis=-1)
+    vis = np.where(np.isfinite(xy[..., 0]), 0.95, 0.0)
+    vis[10:12, L.LEFT_KNEE] = 0.1  # short dropout: filled
+    vis[30:50, L.LEFT_WRIST] = 0.1  # 20 frames at 30 fps = 0.67 s: reported
+    seq = PoseSequence(xyz=xyz, visibility=vis, timestamps_s=np.arange(t) / 30.0, fps=30.0, frame_size=(200, 250))
+    res = clean_poses(seq, CleanSettings(max_gap_s=0.25))
+    assert np.isfinite(res.poses.xyz[10:12, L.LEFT_KNEE]).all()
+    assert res.interpolated[10, L.LEFT_KNEE]
+    assert np.isnan(res.poses.xyz[30:50, L.LEFT_WRIST]).all()
+    gaps = [g for g in res.gaps if g.landmark == L.LEFT_WRIST]
+    assert len(gaps) == 1 and gaps[0].duration_s == pytest.approx(19 / 30)
+    assert res.person_frames == 1.0
+
+
+def test_posesequence_validates_shapes():
+    with pytest.raises(ValueError, match=r"xyz must have shape \(T, 33, 3\)"):
+        PoseSequence(xyz=np.zeros((3, 17, 3)), visibility=np.zeros((3, 17)), timestamps_s=np.arange(3.0), fps=30, frame_size=(1, 1))
+    with pytest.raises(ValueError, match="strictly increasing"):
+        PoseSequence(xyz=np.zeros((3, 33, 3)), visibility=np.zeros((3, 33)), timestamps_s=np.zeros(3), fps=30, frame_size=(1, 1))
+
+
+def test_npz_round_trip_and_corrupt_file(tmp_path):
+    from coach.errors import KeypointFileError
+
+    xy = np.repeat(_standing(1), 5, axis=0)
+    xyz = np.concatenate([xy, np.zeros((5, N_LANDMARKS, 1))], axis=-1)
+    seq = PoseSequence(xyz=xyz, visibility=np.isfinite(xy[..., 0]) * 0.9, timestamps_s=np.arange(5) / 30, fps=30, frame_size=(200, 250), meta={"a": 1})
+    p = tmp_path / "p.npz"
+    seq.save_npz(p)
+    back = PoseSequence.load_npz(p)
+    np.testing.assert_array_equal(back.xyz, seq.xyz)
+    assert back.meta == {"a": 1} and back.frame_size == (200, 250)
+    p.write_bytes(p.read_bytes()[:100])
+    with pytest.raises(KeypointFileError, match="not a readable"):
+        PoseSequence.load_npz(p)
