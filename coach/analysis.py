@@ -304,7 +304,7 @@ def analyze_poses(
         exercise=ex_def,
         view_confidence=view.confidence,
         identity_jumps=int(np.nansum(jumps > 1.0)),
-        long_gaps_s=float(sum(g.duration_s for g in cleaned.gaps if g.landmark in ex_def.key_landmarks)),
+        long_gaps_s=_lost_time_s(cleaned, ex_def),
         excluded=comp.excluded,
     )
     if recog is not None and recog.confidence < 0.5:
@@ -342,6 +342,17 @@ def analyze_poses(
         timings_s=timings,
         video=video,
     )
+
+
+def _lost_time_s(cleaned: CleanResult, ex_def: ExerciseDef) -> float:
+    """Seconds during which a usually-seen key landmark was lost (union over landmarks); joints
+    hidden most of the time (the far side in a side view) are reported apart, not here."""
+    ts = cleaned.poses.timestamps_s
+    lost = np.zeros(len(ts), dtype=bool)
+    for g in cleaned.gaps:
+        if g.landmark in ex_def.key_landmarks and cleaned.coverage[g.landmark] >= 0.5:
+            lost |= (ts >= g.start_s) & (ts <= g.end_s)
+    return float(lost.sum() / cleaned.poses.fps)
 
 
 def _flip_x(xy: np.ndarray) -> np.ndarray:

@@ -270,7 +270,7 @@ def compare(
         int(j) for j in key
         if np.isfinite(ub[:, j, 0]).mean() >= 0.5 and np.isfinite(rb[:, j, 0]).mean() >= 0.5
     ]
-    excluded += [LANDMARK_NAMES[j] for j in key if int(j) not in key_ok]
+    excluded += [LANDMARK_NAMES[j] for j in key if int(j) not in key_ok and LANDMARK_NAMES[j] not in excluded]
 
     feats_u = _features(ub, ua, key_ok, judged)
     feats_r = _features(rb, ra, key_ok, judged)
@@ -344,7 +344,7 @@ def compare(
         part = ANGLE_PART[names[k]]
         part_cols.setdefault(part, []).append(z[:, k])
         part_joints.setdefault(part, []).append(names[k])
-    part_z = {p: np.nanmax(np.stack(cols), axis=0) for p, cols in part_cols.items()}
+    part_z = {p: _col_nanmax(np.stack(cols, axis=1)) for p, cols in part_cols.items()}
     rep_of_frame = np.zeros(len(ub), dtype=np.intp)
     for k, (a, _p, b) in enumerate(u_reps):
         rep_of_frame[a : b + 1] = k + 1
@@ -459,9 +459,8 @@ def _tolerances(ra, rb, r_reps, template, feats_r, names, s: CompareSettings) ->
 
 
 def _rep_score(z: np.ndarray, pos_z: np.ndarray, names, s: CompareSettings) -> tuple[float, str | None, float]:
-    with np.errstate(invalid="ignore"):
-        e_ang = np.nanmean(z**2, axis=0) if np.isfinite(z).any() else np.array([np.nan])
-        e_pos = np.nanmean(pos_z**2, axis=0) if np.isfinite(pos_z).any() else np.array([np.nan])
+    e_ang = _col_nanmean(z**2)
+    e_pos = _col_nanmean(pos_z**2)
     ea = float(np.nanmean(e_ang)) if np.isfinite(e_ang).any() else float("nan")
     ep = float(np.nanmean(e_pos)) if np.isfinite(e_pos).any() else float("nan")
     if not np.isfinite(ea) and not np.isfinite(ep):
@@ -473,3 +472,16 @@ def _rep_score(z: np.ndarray, pos_z: np.ndarray, names, s: CompareSettings) -> t
         k = int(np.nanargmax(e_ang))
         worst, wz = ANGLE_PART[names[k]], round(float(math.sqrt(e_ang[k])), 2)
     return score, worst, wz
+
+
+def _col_nanmean(a: np.ndarray) -> np.ndarray:
+    """Mean over axis 0 ignoring NaN; NaN for all-NaN columns (without warnings)."""
+    cnt = np.isfinite(a).sum(axis=0)
+    tot = np.where(np.isfinite(a), a, 0.0).sum(axis=0)
+    return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
+
+
+def _col_nanmax(a: np.ndarray) -> np.ndarray:
+    """Max over axis 1 ignoring NaN; NaN where a row is all NaN (without warnings)."""
+    filled = np.where(np.isfinite(a), a, -np.inf).max(axis=1)
+    return np.where(np.isfinite(filled), filled, np.nan)

@@ -110,9 +110,10 @@ class ViewEstimate:
     width_ratio: float
 
 
-# Shoulder+hip width / torso length: ~0.75-0.9 facing the camera (2-D), ~0.1-0.25 from the side.
-_FRONT_RATIO = 0.65
-_SIDE_RATIO = 0.25
+# Mean of shoulder and hip widths over the torso length, 2-D. MediaPipe's landmarks give about
+# 0.35-0.7 facing the camera and 0.02-0.2 from the side (it grows for oblique views).
+_FRONT_RATIO = 0.39
+_SIDE_RATIO = 0.15
 
 
 def detect_view(xy: np.ndarray) -> ViewEstimate:
@@ -123,7 +124,7 @@ def detect_view(xy: np.ndarray) -> ViewEstimate:
     sw = np.linalg.norm(xy[:, L.LEFT_SHOULDER] - xy[:, L.RIGHT_SHOULDER], axis=-1)
     hw = np.linalg.norm(xy[:, L.LEFT_HIP] - xy[:, L.RIGHT_HIP], axis=-1)
     scale = np.nanpercentile(torso, 75) if np.isfinite(torso).any() else np.nan
-    ratio_t = (sw + hw * 1.3) / 2 / scale  # hips are narrower than shoulders in 2-D
+    ratio_t = (sw + hw) / 2 / scale
     ratio = float(np.nanmedian(ratio_t)) if np.isfinite(ratio_t).any() else float("nan")
     if not np.isfinite(ratio):
         return ViewEstimate("unknown", 0.0, "unknown", ratio)

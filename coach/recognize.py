@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coach.exercises import EXERCISES
 from coach.kinematics import joint_angles
 from coach.normalize import MID_HIP, MID_SHOULDER, midpoint
 from coach.schema import L
@@ -38,6 +39,13 @@ def clip_features(xy: np.ndarray) -> np.ndarray:
     feats += list(_pct(hp[:, 1] - wr[:, 1], (10, 90)) / 1.0)
     ank = np.abs(xy[:, L.LEFT_ANKLE, 0] - xy[:, L.RIGHT_ANKLE, 0])
     feats += list(_pct(ank, (10, 90)) / 0.5)
+    # what moves: each exercise's main-signal amplitude relative to the largest one, so
+    # exercises that share a posture (overhead squat vs press) differ by their motion
+    amps = np.array([np.subtract(*_pct(ex.signal(xy), (95, 5))) for ex in EXERCISES.values()])
+    if np.isfinite(amps).any() and np.nanmax(amps) > 0:
+        feats += list(amps / np.nanmax(amps) / 0.5)
+    else:
+        feats += [np.nan] * len(amps)
     return np.asarray(feats, dtype=np.float64)
 
 

@@ -1,26 +1,36 @@
 """Repetition segmentation of a 1-D movement signal whose working extreme is a *peak*.
 
-A repetition is an excursion from the rest level up to the working extreme and back. The counter
-judges every excursion against the set's own typical rep, not against a fixed threshold:
+A repetition is an excursion from the rest level up to the working extreme and back. Every
+excursion is judged against the set's own typical rep, not against a fixed threshold
+(all knobs are in `RepSettings`):
 
-1. Gaps up to `RepSettings.max_gap_s` are interpolated; longer gaps split the signal into
-   segments that are counted separately (nothing is invented inside a long gap).
-2. The period is estimated from the autocorrelation of the detrended segments (pooled); it sets
-   the smoothing window and the shortest spacing of two reps (a double bump within one rep is one rep).
-3. Candidate peaks are found per segment with their topographic prominence (height above the
-   higher of the two lowest points separating them from a higher peak or the segment edge).
-   The typical amplitude A is the median prominence of the prominent candidates (those at least
-   half as prominent as the largest). Candidates below `min_prominence` x A are jitter or a wobble
-   within one rep and are dropped; nothing counts if A < `min_amplitude` (no movement).
-4. Each kept peak's rep runs from the surrounding valleys (rest positions); start/end are where the
-   signal leaves/reaches the rest band (`rest_band` x the rep's rise above that valley). depth =
-   the rep's own rise above the higher of its two valleys, divided by A. A rep with depth below
-   `partial_fraction` is partial: reported, not counted. A peak at a segment edge that never
-   returns (a clip cut mid-rep) therefore counts as partial, like the manual counting rule.
+1. Gaps up to `max_gap_s` are interpolated; longer gaps split the signal into segments that are
+   counted separately (nothing is invented inside a long gap).
+2. The period P is estimated from the autocorrelation of the detrended segments (pooled): the lag
+   in [min_rep_s, max_rep_s] with the highest maximum after a negative trough, or an integer
+   fraction of it that also correlates clearly. P sets the smoothing window (Savitzky-Golay, about
+   P/8, which keeps the extremes) and the shortest spacing of two reps (`min_spacing_periods`).
+3. Peaks are found per segment, each with the valleys (lowest points) separating it from its
+   neighbours. Neighbouring peaks are one rep when the signal between them falls back less than
+   `min_return` of the lower peak's rise above the local rest (a wobble at the top, a double bump)
+   or when they are closer than the shortest spacing; the lower peak is merged away.
+4. A peak's rise is its height above the higher of its two valleys. The typical amplitude A is the
+   median of the most populated cluster of rises (within a factor `partial_fraction`), among rises
+   of complete reps and of at least a quarter of the signal's robust range. Nothing counts when no
+   rise reaches `min_amplitude` (no movement). depth = rise / A; a rep with depth below
+   `partial_fraction` is partial (reported, not counted); below `min_prominence` it is jitter.
+5. A rep seen on one side only (the clip starts after its rest, or ends at or before its return)
+   counts when the seen side shows at least `edge_fraction` of A, when a peak that ends the signal
+   had stopped there (not cut on the way up), and, when no complete rep exists to compare with,
+   when both sides fall back at least `min_return` of the rise (a lone one-way movement such as
+   walking in or out is not a rep).
+6. start/end of a rep are where the signal leaves/reaches its rest band (`rest_band` x the rise
+   above each valley), so a pause at rest between reps belongs to neither.
 
 Signals are in the units of their source: torso lengths for pose signals, which is what
 `min_amplitude` assumes. `count_reps_generic` builds an exercise-agnostic signal from the landmarks
-(principal components of the trajectories) for exercises without a definition.
+(a principal component of the trajectories); `count_reps_pose` falls back to it when an exercise's
+own signal is not seen.
 """
 
 from __future__ import annotations
@@ -148,39 +158,59 @@ def pooled_autocorrelation(x: np.ndarray, segments: list[tuple[int, int]], max_l
 
 
 def estimate_period(
-    x: np.ndarray, segments: list[tuple[int, int]], *, fps: float, settings: RepSettings = DEFAULT_REP_SETTINGS
+    x: np.ndarray,
+    segments: list[tuple[int, int]],
+    *,
+    fps: float,
+    settings: RepSettings = DEFAULT_REP_SETTINGS,
 ) -> tuple[float, float]:
-    """(period in frames, autocorrelation at that lag) or (NaN, 0) when no clear period.
+    """(period in frames, autocorrelation at that lag) or (NaN, best autocorrelation) when no clear
+    period.
 
-    The lag must lie in [min_rep_s, max_rep_s] and within half of the longest segment (two cycles
-    seen). Among autocorrelation maxima, the shortest lag reaching 85% of the best one wins, so a
-    multiple of the period is not taken for the period."""
+    The lag must lie in [min_rep_s, max_rep_s] and within 0.6 of the longest segment (about two
+    cycles seen). A real period shows a trough (negative autocorrelation) before its peak, which a
+    single slow excursion does not. When an integer fraction of the best lag also shows a clear
+    maximum (at least half as high), that shorter lag is the period: a multiple of the period
+    correlates too (reps alternating in depth make it correlate best)."""
     s = settings
     if not segments:
         return float("nan"), 0.0
     longest = max(b - a for a, b in segments)
     lo = max(2, round(s.min_rep_s * fps))
-    hi = min(round(s.max_rep_s * fps), longest // 2)
+    hi = min(round(s.max_rep_s * fps), int(0.6 * longest))
     if hi <= lo + 1:
         return float("nan"), 0.0
     r = pooled_autocorrelation(x, segments, hi + 1)
-    rr = r[lo : hi + 1]
-    if not np.isfinite(rr).any():
-        return float("nan"), 0.0
-    idx, _ = find_peaks(np.nan_to_num(rr, nan=-1.0))
+    rr = np.nan_to_num(r[lo : hi + 1], nan=-1.0)
+    idx = find_peaks(rr)[0]
+    # a peak counts only after the autocorrelation went negative (a trough at about half the lag)
+    running_min = np.minimum.accumulate(np.nan_to_num(r, nan=1.0))[lo : hi + 1]
+    idx = idx[running_min[idx] < 0]
     if idx.size == 0:
         return float("nan"), 0.0
     vals = rr[idx]
     best = float(vals.max())
     if best < s.min_periodicity:
         return float("nan"), best
-    k = int(idx[np.flatnonzero(vals >= 0.85 * best)[0]])
+    k_best = int(idx[int(np.argmax(vals))])
+    k = k_best
+    for i, v in zip(idx, vals, strict=True):
+        ratio = (lo + k_best) / (lo + i)
+        # an integer fraction of the best lag that also correlates clearly is the real period
+        if (
+            i < k_best
+            and round(ratio) >= 2
+            and abs(ratio - round(ratio)) <= 0.15 * round(ratio)
+            and (v >= max(s.min_periodicity, 0.5 * best))
+        ):
+            k = int(i)
+            break
     # parabolic refinement of the lag
     lag = float(lo + k)
     if 0 < k < rr.size - 1:
         y0, y1, y2 = rr[k - 1], rr[k], rr[k + 1]
         den = y0 - 2 * y1 + y2
-        if np.isfinite(den) and den < 0:
+        if den < 0:
             lag += 0.5 * (y0 - y2) / den
     return lag, float(rr[k])
 
@@ -207,72 +237,87 @@ class _Peak:
     edge: bool = False  # the segment ends while still at this peak (a rep cut by the end)
 
 
-def _segment_peaks(y: np.ndarray, a: int, b: int, floor: float, reach: int) -> list[_Peak]:
+def _segment_peaks(y: np.ndarray, a: int, b: int, floor: float, reach: int, rest_band: float) -> list[_Peak]:
     """Candidate peaks of y[a:b] with their valleys. The last sample is a candidate too when the
     signal rises into the end of the segment (a rep cut at its working extreme)."""
     seg = y[a:b]
     idx = find_peaks(seg, prominence=floor)[0].tolist() if seg.size >= 3 else []
-    tail = max(2, reach // 8)
-    edge = seg.size >= 3 and seg[-1] >= seg[-1 - min(tail, seg.size - 1) :].max() and seg[-1] > seg[-2]
-    if edge and (not idx or seg[-1] - seg[idx[-1] :].min() >= floor):
-        idx.append(seg.size - 1)
+    if seg.size >= 3:
+        # the highest point of the last stretch, if find_peaks could not see it as a peak
+        t0 = max(1, seg.size - max(3, reach // 8))
+        j = t0 + int(np.argmax(seg[t0:]))
+        if (not idx or j > idx[-1]) and seg[j] - seg[j:].min() < floor and seg[j] > seg[t0 - 1]:
+            idx.append(j)
     out: list[_Peak] = []
     for k, i in enumerate(idx):
         lo = idx[k - 1] if k > 0 else max(0, i - reach)
         hi = idx[k + 1] if k + 1 < len(idx) else min(seg.size - 1, i + reach)
         lv = lo + int(np.argmin(seg[lo : i + 1]))
         rv = i + int(np.argmin(seg[i : hi + 1]))
+        fall_l, fall_r = seg[i] - seg[lv], seg[i] - seg[rv]
         out.append(
             _Peak(
                 peak=a + i,
                 left=a + lv,
                 right=a + rv,
-                left_open=k == 0 and lv == 0,
-                right_open=k + 1 == len(idx) and rv == seg.size - 1,
-                edge=i == seg.size - 1,
+                # a valley at the segment edge is open unless the signal got back near the other side's rest
+                left_open=k == 0 and lv == 0 and fall_l < (1 - rest_band) * fall_r,
+                right_open=k + 1 == len(idx) and rv == seg.size - 1 and fall_r < (1 - rest_band) * fall_l,
+                edge=k + 1 == len(idx) and fall_r < floor,
             )
         )
     return out
 
 
-def _merge(y: np.ndarray, peaks: list[_Peak], *, min_return: float, min_dist: float) -> list[_Peak]:
-    """Merge neighbouring peaks that are one rep: the signal between them does not fall back at
-    least `min_return` of the lower peak's rise above the local rest (the lower of the two outer
-    valleys), or they are closer than `min_dist` frames. The lower peak goes; valleys join."""
+def _merge(
+    y: np.ndarray, peaks: list[_Peak], *, min_return: float, min_dist: float, full_return: float
+) -> list[_Peak]:
+    """Merge neighbouring peaks that belong to one rep, most doubtful pair first: the signal between
+    them falls back less than `min_return` of the lower peak's rise above the local rest (the lower
+    of the two outer valleys), or they are closer than `min_dist` frames without falling back at
+    least `full_return` of it (a full return to rest proves two reps whatever the period says).
+    The lower peak goes and the two valleys around it become one (the lower)."""
     ps = list(peaks)
     while len(ps) > 1:
-        worst, worst_score = -1, np.inf
-        for i in range(len(ps) - 1):
-            p, q = ps[i], ps[i + 1]
-            lower = min(y[p.peak], y[q.peak])
-            rest = min(y[p.left], y[q.right])
-            height = lower - rest
-            dip = lower - y[p.right]
-            score = -1.0 if q.peak - p.peak < min_dist else (dip / height if height > 0 else 0.0)
-            if score < worst_score:
-                worst, worst_score = i, score
-        if worst_score >= min_return:
+        pk = np.array([y[p.peak] for p in ps])
+        lv = np.array([y[p.left] for p in ps])
+        rv = np.array([y[p.right] for p in ps])
+        pos = np.array([p.peak for p in ps])
+        lower = np.minimum(pk[:-1], pk[1:])
+        height = lower - np.minimum(lv[:-1], rv[1:])
+        dip = lower - rv[:-1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = np.where(height > 0, dip / height, 0.0)
+        score[(np.diff(pos) < min_dist) & (score < full_return)] = -1.0
+        i = int(np.argmin(score))
+        if score[i] >= min_return:
             break
-        p, q = ps[worst], ps[worst + 1]
-        if y[p.peak] >= y[q.peak] and not q.edge:
-            # q goes: p's right valley becomes the lower of the two valleys around q
-            v = p.right if y[p.right] <= y[q.right] else q.right
-            ps[worst] = _Peak(p.peak, p.left, v, p.left_open, q.right_open and v == q.right, p.edge)
-            del ps[worst + 1]
-        else:
-            v = p.left if y[p.left] <= y[p.right] else p.right
-            ps[worst + 1] = _Peak(q.peak, v, q.right, p.left_open and v == p.left, q.right_open, q.edge)
-            del ps[worst]
+        p, q = ps[i], ps[i + 1]
+        if pk[i] >= pk[i + 1]:  # q goes
+            v = p.right if rv[i] <= rv[i + 1] else q.right
+            ps[i] = _Peak(p.peak, p.left, v, p.left_open, q.right_open and v == q.right, p.edge)
+            del ps[i + 1]
+        else:  # p goes
+            v = p.left if lv[i] <= rv[i] else p.right
+            ps[i + 1] = _Peak(q.peak, v, q.right, p.left_open and v == p.left, q.right_open, q.edge)
+            del ps[i]
     return ps
 
 
-def typical_amplitude(rises: np.ndarray) -> float:
-    """Median rise of the prominent reps (at least half the largest rise); NaN when none."""
+def typical_amplitude(rises: np.ndarray, *, band: float = 0.6) -> float:
+    """The set's typical rep amplitude: the median of the most populated cluster of rises.
+
+    For each rise r, the rises within [band x r, r / band] form its cluster; the largest cluster
+    (ties: the one of the larger r) is the typical rep, so a glitch far above the set or partial
+    reps far below it do not set the scale. NaN when there is no positive rise."""
     r = np.asarray(rises, dtype=np.float64)
-    r = r[np.isfinite(r)]
+    r = r[np.isfinite(r) & (r > 0)]
     if r.size == 0:
         return float("nan")
-    return float(np.median(r[r >= 0.5 * r.max()]))
+    members = (r[None, :] >= band * r[:, None]) & (r[None, :] <= r[:, None] / band)
+    sizes = members.sum(axis=1)
+    best = max(range(r.size), key=lambda i: (sizes[i], r[i]))
+    return float(np.median(r[members[best]]))
 
 
 def _rise(y: np.ndarray, p: _Peak) -> float:
@@ -282,6 +327,16 @@ def _rise(y: np.ndarray, p: _Peak) -> float:
         seen = [y[p.left]]
     base = max(seen) if seen else max(y[p.left], y[p.right])
     return float(y[p.peak] - base)
+
+
+def _stopped(y: np.ndarray, p: _Peak) -> bool:
+    """For a peak at the end of a segment: the signal turned after it, or its last step is slower
+    than 0.3 x the fastest step of its rise (the movement reached its extreme instead of being cut
+    on the way up)."""
+    if p.right > p.peak:
+        return True
+    d = np.abs(np.diff(y[p.left : p.peak + 1]))
+    return d.size >= 2 and d[-1] <= 0.3 * d.max()
 
 
 def _empty(method: str, y: np.ndarray, confidence: float, period_s: float = float("nan")) -> RepResult:
@@ -322,23 +377,40 @@ def count_reps(
     min_dist = max(s.min_rep_s * fps, s.min_spacing_periods * period if np.isfinite(period) else 0.0)
     peaks: list[_Peak] = []
     for a, b in segs:
-        cand = _segment_peaks(y, a, b, 0.25 * s.min_amplitude, reach)
-        peaks.extend(_merge(y, cand, min_return=s.min_return, min_dist=min_dist))
+        cand = _segment_peaks(y, a, b, 0.25 * s.min_amplitude, reach, s.rest_band)
+        peaks.extend(_merge(y, cand, min_return=s.min_return, min_dist=min_dist, full_return=1 - s.rest_band))
     rises = np.array([_rise(y, p) for p in peaks])
-    strong = rises[rises >= s.min_amplitude]
-    if strong.size == 0:
+    one_sided = np.array([p.edge or p.left_open or p.right_open for p in peaks], dtype=bool)
+    strong = rises >= s.min_amplitude
+    if not strong.any():
         # nothing moved enough: confident there is no rep when the signal was seen
         return _empty(method, y, 0.9 * covered, period_s)
-    amp = typical_amplitude(strong)
+    # the typical rep is judged on complete reps (rest seen on both sides) when there are any, and
+    # among rises of at least a quarter of the signal's robust range (2.5th-97.5th percentile), so
+    # small wobbles at rest do not outnumber a single real rep
+    lo, hi = np.nanpercentile(y, [2.5, 97.5])
+    big = strong & (rises >= 0.25 * (hi - lo))
+    if not big.any():
+        big = strong
+    complete = big & ~one_sided
+    any_complete = bool(complete.any())
+    amp = typical_amplitude(rises[complete] if any_complete else rises[big], band=s.partial_fraction)
 
     full: list[Rep] = []
     part: list[Rep] = []
     depths_full = []
-    for p, rise in zip(peaks, rises, strict=True):
+    for p, rise, lone in zip(peaks, rises, one_sided, strict=True):
         depth = rise / amp
-        if p.edge:
-            if depth < s.edge_fraction or rise < s.min_amplitude:
-                continue  # the clip ends on the way up: not a rep (yet)
+        if lone:
+            # only one side of the rep was seen: it counts when that side shows nearly the full depth,
+            # when the movement had stopped at a peak that ends the signal, and, without any complete
+            # rep to compare with, when both sides fall back at least min_return of the rise (a lone
+            # one-way movement such as walking in is not a rep)
+            falls = (y[p.peak] - y[p.left], y[p.peak] - y[p.right])
+            if depth < s.edge_fraction or rise < s.min_amplitude or (p.edge and not _stopped(y, p)):
+                continue
+            if not any_complete and min(falls) < s.min_return * max(falls):
+                continue
             is_partial = False
         else:
             if depth < s.min_prominence or rise < 0.5 * s.min_amplitude:
@@ -369,15 +441,21 @@ def count_reps(
             period_s = float(np.median(np.diff([r.peak_s for r in full])))
         elif len(full) == 1:
             period_s = full[0].end_s - full[0].start_s
-    conf = _confidence(full, depths_full, periodicity, covered)
+    conf = _confidence(full, len(part), depths_full, periodicity, covered)
     y_out = np.array(y)
     y_out.setflags(write=False)
     return RepResult(tuple(full), tuple(part), method, y_out, conf, float(period_s))
 
 
-def _confidence(full: list[Rep], depths: list[float], periodicity: float, covered: float) -> float:
-    """covered x (0.5 + 0.5 x agreement): agreement is the mean of the periodicity (autocorrelation)
-    and the depth consistency (1 - coefficient of variation) for >= 2 reps; 0.3 for one rep."""
+def _confidence(
+    full: list[Rep], n_partial: int, depths: list[float], periodicity: float, covered: float
+) -> float:
+    """covered x (0.5 + 0.5 x agreement) x full / (full + partial).
+
+    covered: share of frames with a signal; agreement: for >= 2 reps the mean of the periodicity
+    (autocorrelation at the period) and the depth consistency (1 - coefficient of variation), 0.3 for
+    a single rep; the last factor drops when many excursions are partial (an irregular or noisy
+    signal). No rep: 0.4 x covered (something moved, but no rep was found)."""
     if not full:
         return round(0.4 * covered, 2)
     if len(full) == 1:
@@ -386,7 +464,8 @@ def _confidence(full: list[Rep], depths: list[float], periodicity: float, covere
         d = np.asarray(depths)
         consistency = float(np.clip(1.0 - d.std() / max(d.mean(), 1e-9), 0.0, 1.0))
         agree = 0.5 * (float(np.clip(periodicity, 0.0, 1.0)) + consistency)
-    return round(float(np.clip(covered * (0.5 + 0.5 * agree), 0.0, 1.0)), 2)
+    share = len(full) / (len(full) + n_partial)
+    return round(float(np.clip(covered * (0.5 + 0.5 * agree) * share, 0.0, 1.0)), 2)
 
 
 # --- the generic (exercise-agnostic) signal ------------------------------------------------------
@@ -403,13 +482,25 @@ def robust_skew(x: np.ndarray) -> float:
     return float((q90 + q10 - 2 * q50) / (q90 - q10)) if q90 > q10 else 0.0
 
 
-def orient_peaks_up(signal: np.ndarray) -> np.ndarray:
+def orient_peaks_up(signal: np.ndarray, *, fps: float = 30.0) -> np.ndarray:
     """Flip a signal of arbitrary sign so the working extreme is a peak.
 
-    The rest position is where the body spends most of the time (between reps, before and after the
-    set), the working extreme is a brief excursion: the orientation with the longer upper tail
-    (positive quantile skewness) is kept."""
+    A set starts and ends at rest: when the first and last half second of the signal both lie in
+    the same outer 40% of its range (2nd-98th percentile), that side is the rest and the other
+    side is the working extreme. Otherwise the body is taken to spend most of its time at rest
+    and make brief excursions: the orientation with positive quantile skewness is kept."""
     x = np.asarray(signal, dtype=np.float64)
+    v = np.flatnonzero(np.isfinite(x))
+    if v.size < 5:
+        return x.copy()
+    lo, hi = np.percentile(x[v], [2, 98])
+    if hi > lo:
+        n = max(1, round(0.5 * fps))
+        ends = (np.median(x[v[:n]]) - lo) / (hi - lo), (np.median(x[v[-n:]]) - lo) / (hi - lo)
+        if max(ends) <= 0.4:
+            return x.copy()
+        if min(ends) >= 0.6:
+            return -x
     return -x if robust_skew(x) < 0 else x.copy()
 
 
@@ -472,24 +563,27 @@ def generic_signal(
 ) -> np.ndarray:
     """Exercise-agnostic rep signal (T,) in torso lengths, working extreme oriented as a peak.
 
-    Of the first `settings.generic_components` principal components of the core landmark
-    trajectories (see `generic_components`), the most periodic one (autocorrelation at its period,
-    weighted by the square root of its variance share) is taken; without any clear period the
-    first component is. Its sign is chosen by `orient_peaks_up`."""
+    The first principal component of the core landmark trajectories (`generic_components`) carries
+    the largest movement, usually the exercise. When it shows no clear period but another of the
+    first `settings.generic_components` components does and moves at least 10% of the variance
+    (the exercise under a set-up walk or a drift), the most periodic of those is used instead
+    (autocorrelation x square root of variance share). The sign comes from `orient_peaks_up`."""
     scores, share = generic_components(xy, n_components=settings.generic_components)
-    best, best_score = 0, -np.inf
+    best, best_score = 0, 0.0
     for k in range(scores.shape[1]):
         sk = scores[:, k]
-        if not np.isfinite(sk).any() or share[k] <= 0:
+        if share[k] < 0.1 or not np.isfinite(sk).any():
             continue
         filled, segs = _segments(sk, fps, settings)
-        _, periodicity = estimate_period(filled, segs, fps=fps, settings=settings)
-        score = max(periodicity, 0.0) * np.sqrt(share[k])
+        period, periodicity = estimate_period(filled, segs, fps=fps, settings=settings)
+        if not np.isfinite(period):
+            if k == 0:
+                break  # a first component without a period: it is the (one-off) movement
+            continue
+        score = periodicity * np.sqrt(share[k])
         if score > best_score:
             best, best_score = k, score
-    if best_score <= 0:
-        best = 0
-    return orient_peaks_up(scores[:, best])
+    return orient_peaks_up(scores[:, best], fps=fps)
 
 
 def count_reps_generic(
@@ -501,16 +595,10 @@ def count_reps_generic(
 ) -> RepResult:
     """Count reps of any exercise from the landmarks alone (method "generic").
 
-    xy: (T, 33, 2) torso lengths. The signal is `generic_signal`; where its orientation is unsure
-    (|quantile skewness| < 0.15) both orientations are counted and the more regular result
-    (higher confidence) is kept."""
+    xy: (T, 33, 2) torso lengths; the signal is `generic_signal` (one principal component, its
+    sign chosen by `orient_peaks_up`)."""
     sig = generic_signal(xy, fps=fps, settings=settings)
-    res = count_reps(sig, timestamps_s, fps=fps, settings=settings, method="generic")
-    if abs(robust_skew(sig)) < 0.15:
-        alt = count_reps(-sig, timestamps_s, fps=fps, settings=settings, method="generic")
-        if alt.confidence > res.confidence:
-            res = alt
-    return res
+    return count_reps(sig, timestamps_s, fps=fps, settings=settings, method="generic")
 
 
 def count_reps_pose(

@@ -25,21 +25,21 @@ class CleanSettings:
 @dataclass(frozen=True)
 class RepSettings:
     """Rep segmentation (coach/reps.py). Amplitudes are in the signal's units (torso lengths for
-    pose signals) or as a share of the set's typical rep amplitude (median of its prominent peaks)."""
+    pose signals) or shares of the set's typical rep amplitude (the median of its most common rises)."""
 
     min_rep_s: float = 0.3  # shortest plausible repetition (peak to peak), seconds; jump rope is ~0.5 s
     max_rep_s: float = 12.0  # longest plausible repetition, seconds (6-s descents fit)
     min_amplitude: float = 0.1  # a rep must move the signal at least this much (torso lengths); below = no movement
-    min_prominence: float = 0.3  # of the typical amplitude: smaller bumps are jitter or a wobble within a rep
+    min_prominence: float = 0.3  # of the typical amplitude: a smaller excursion is jitter, not even a partial rep
     partial_fraction: float = 0.6  # a rep reaching less than this share of the typical depth is partial
-    edge_fraction: float = 0.8  # a rep cut by the end of the signal counts only if it reached this share
+    edge_fraction: float = 0.8  # a rep seen on one side only (cut by the clip) counts if that side reaches this share
     min_return: float = 0.5  # between two reps the signal falls back at least this share of the lower one's rise
     max_gap_s: float = 0.5  # signal gaps up to this long are interpolated; longer gaps split the signal
     rest_band: float = 0.15  # of the rep's amplitude: a rep starts/ends where it leaves/reaches its rest level
     min_periodicity: float = 0.3  # autocorrelation needed to trust a period estimate (0..1)
     min_spacing_periods: float = 0.45  # two peaks closer than this share of the period are one rep
     min_signal_coverage: float = 0.5  # below this share of person frames, an exercise signal falls back to generic
-    generic_components: int = 3  # principal components tried by the generic counter (most periodic wins)
+    generic_components: int = 3  # principal components the generic counter may choose from
 
 
 @dataclass(frozen=True)

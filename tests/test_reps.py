@@ -1,0 +1,403 @@
+"""Rep segmentation: hand-computable signals first, then real clips through MediaPipe.
+
+Synthetic signals are in torso lengths (the unit `RepSettings.min_amplitude` assumes); a raised
+cosine 0.5 * (1 - cos(2 pi t / P)) rests at 0 and peaks at 1 at t = (k + 1/2) P.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.interpolate import PchipInterpolator
+
+from coach.reps import (
+    Rep,
+    RepResult,
+    count_reps,
+    count_reps_generic,
+    count_reps_pose,
+    estimate_period,
+    generic_signal,
+    orient_peaks_up,
+    robust_skew,
+    typical_amplitude,
+)
+from coach.schema import N_LANDMARKS, L
+from coach.settings import RepSettings
+
+FPS = 30.0
+ONE_FRAME = 1 / FPS + 1e-9  # float slack on 'within one frame'
+
+
+def raised_cosine(n_reps: int, period_s: float, *, fps: float = FPS, amp: float = 1.0) -> np.ndarray:
+    """n_reps whole periods, starting and ending at rest (0)."""
+    t = np.arange(round(n_reps * period_s * fps) + 1) / fps
+    return amp * 0.5 * (1 - np.cos(2 * np.pi * t / period_s))
+
+
+def times(x: np.ndarray, fps: float = FPS) -> np.ndarray:
+    return np.arange(x.size) / fps
+
+
+def count(x: np.ndarray, fps: float = FPS, **kw) -> RepResult:
+    return count_reps(x, times(x, fps), fps=fps, **kw)
+
+
+def pchip_reps(knots_t: list[float], knots_y: list[float], n_reps: int, *, fps: float = FPS) -> np.ndarray:
+    """Repeat one rep shape given by monotone-cubic knots (t from 0 to the rep length)."""
+    rep = PchipInterpolator(knots_t, knots_y)(np.arange(round(knots_t[-1] * fps)) / fps)
+    return np.concatenate([np.tile(rep, n_reps), [knots_y[0]]])
+
+
+# --- hand-computable signals -------------------------------------------------------------------
+
+
+def test_five_periods_give_five_reps_with_peak_times_within_one_frame():
+    x = raised_cosine(5, 2.0)
+    res = count(x)
+    assert res.count == 5
+    assert res.partial == ()
+    assert [r.index for r in res.reps] == [1, 2, 3, 4, 5]
+    expected = (np.arange(5) + 0.5) * 2.0
+    assert np.abs(np.array([r.peak_s for r in res.reps]) - expected).max() <= ONE_FRAME
+    assert res.period_s == pytest.approx(2.0, rel=0.03)
+    assert res.method == "exercise"
+    assert res.confidence > 0.8
+
+
+def test_rep_bounds_are_the_rest_positions_around_each_peak():
+    res = count(raised_cosine(5, 2.0))
+    for r in res.reps:
+        assert r.start_frame < r.peak_frame < r.end_frame
+        # start/end where the signal is within 15% of the rep's rise above rest (rest_band)
+        assert r.peak_s - 1.0 - ONE_FRAME <= r.start_s <= r.peak_s - 0.6
+        assert r.peak_s + 0.6 <= r.end_s <= r.peak_s + 1.0 + ONE_FRAME
+        assert r.depth == pytest.approx(1.0, abs=0.05)
+    for a, b in zip(res.reps, res.reps[1:], strict=False):
+        assert a.end_frame <= b.start_frame
+
+
+def test_flat_noise_before_and_after_the_set_is_ignored():
+    rng = np.random.default_rng(0)
+    core = raised_cosine(5, 2.0)
+    lead, tail = rng.normal(0, 0.01, 90), rng.normal(0, 0.01, 120)
+    res = count(np.concatenate([lead, core, tail]))
+    assert res.count == 5
+    expected = 3.0 + (np.arange(5) + 0.5) * 2.0
+    assert np.abs(np.array([r.peak_s for r in res.reps]) - expected).max() <= ONE_FRAME
+
+
+def test_short_nan_gap_is_interpolated():
+    x = raised_cosine(5, 2.0)
+    x[int(4.9 * FPS) : int(5.1 * FPS)] = np.nan  # 0.2 s hole across the third peak
+    res = count(x)
+    assert res.count == 5
+    assert np.isnan(res.signal).sum() == 0
+
+
+def test_long_nan_gap_splits_the_signal_and_invents_no_rep():
+    x = raised_cosine(5, 2.0)
+    x[int(4 * FPS) + 1 : int(6 * FPS)] = np.nan  # the whole third rep is unseen
+    res = count(x)
+    assert res.count == 4
+    assert [round(r.peak_s) for r in res.reps] == [1, 3, 7, 9]
+    assert np.isnan(res.signal[int(5 * FPS)])
+
+
+def test_one_rep_counts_one():
+    x = np.concatenate([np.zeros(30), raised_cosine(1, 2.0), np.zeros(30)])
+    res = count(x)
+    assert res.count == 1
+    assert res.reps[0].peak_s == pytest.approx(2.0, abs=ONE_FRAME)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_flat_noise_counts_zero(seed):
+    rng = np.random.default_rng(seed)
+    res = count(rng.normal(0, 0.01, 600))  # 1 cm-ish jitter of a still body for 20 s
+    assert res.count == 0
+    assert res.partial == ()
+
+
+def test_all_nan_counts_zero_with_zero_confidence():
+    res = count(np.full(100, np.nan))
+    assert res.count == 0
+    assert res.confidence == 0.0
+    assert np.isnan(res.period_s)
+
+
+def test_half_depth_rep_is_reported_as_partial_not_counted():
+    x = raised_cosine(5, 2.0)
+    third = slice(int(4 * FPS), int(6 * FPS) + 1)
+    x[third] *= 0.45
+    res = count(x)
+    assert res.count == 4
+    assert [r.index for r in res.reps] == [1, 2, 3, 4]
+    assert len(res.partial) == 1
+    p = res.partial[0]
+    assert p.partial and p.index == 0
+    assert p.peak_s == pytest.approx(5.0, abs=ONE_FRAME)
+    assert p.depth == pytest.approx(0.45, abs=0.05)
+
+
+def test_double_bump_within_one_rep_is_not_double_counted():
+    # up to 1.0, a 35% dip, back to 0.95, down to rest: one rep with a wobbly top
+    x = pchip_reps([0, 0.8, 1.2, 1.6, 2.0, 2.8], [0, 1.0, 0.65, 0.95, 0.3, 0], 4)
+    res = count(x)
+    assert res.count == 4
+    assert res.partial == ()
+
+
+def test_slow_reps_with_six_second_descents():
+    # squat-like: 1 s standing, 6 s lowering (the signal rises to its peak), 1.5 s back up
+    x = pchip_reps([0, 1.0, 7.0, 8.5], [0, 0, 1.0, 0], 3)
+    res = count(x)
+    assert res.count == 3
+    assert np.abs(np.array([r.peak_s for r in res.reps]) - (7.0 + 8.5 * np.arange(3))).max() <= ONE_FRAME
+
+
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_fast_two_hz_reps(fps):
+    x = raised_cosine(20, 0.5, fps=fps, amp=0.4)  # jump rope: 2 per second, small bounce
+    res = count(x, fps=fps)
+    assert res.count == 20
+    assert res.period_s == pytest.approx(0.5, rel=0.05)
+
+
+def test_rep_cut_at_its_top_by_the_end_counts_but_one_cut_on_the_way_up_does_not():
+    x = raised_cosine(4, 2.0)
+    at_top = x[: int(7.0 * FPS) + 1]  # ends right at the 4th peak
+    assert count(at_top).count == 4
+    on_the_way = x[: int(6.6 * FPS)]  # ends at ~65% of the 4th rise, still moving fast
+    assert count(on_the_way).count == 3
+
+
+def test_rep_whose_start_was_not_filmed_counts_when_its_extreme_is_seen():
+    x = raised_cosine(4, 2.0)[int(0.8 * FPS) :]  # filming starts at 90% of the first rise
+    assert count(x).count == 4
+
+
+def test_lone_one_way_movement_is_not_a_rep():
+    x = np.concatenate([np.zeros(30), np.linspace(0, 2.0, 90), np.full(10, 2.0)])  # e.g. walking in
+    assert count(x).count == 0
+
+
+def test_trend_under_the_reps_does_not_change_the_count():
+    x = raised_cosine(6, 1.5) + np.linspace(0, 1.5, round(6 * 1.5 * FPS) + 1)
+    assert count(x).count == 6
+
+
+def test_timestamps_drive_the_reported_times():
+    x = raised_cosine(3, 2.0)
+    ts = 10.0 + np.arange(x.size) / FPS
+    res = count_reps(x, ts, fps=FPS)
+    assert res.reps[0].peak_s == pytest.approx(11.0, abs=ONE_FRAME)
+
+
+def test_result_types_are_frozen_and_signal_read_only():
+    res = count(raised_cosine(2, 2.0))
+    assert isinstance(res.reps[0], Rep)
+    with pytest.raises(AttributeError):
+        res.reps[0].index = 3  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        res.signal[0] = 1.0
+
+
+@pytest.mark.parametrize(
+    "signal,ts,fps,match",
+    [
+        (np.zeros((10, 2)), np.arange(10.0), 30.0, r"signal must be 1-D \(T,\), got shape \(10, 2\)"),
+        (np.zeros(10), np.arange(9.0), 30.0, r"timestamps_s must have shape \(10,\), got \(9,\)"),
+        (np.zeros(10), np.arange(10.0), 0.0, "fps must be a positive number, got 0.0"),
+    ],
+)
+def test_bad_inputs_say_expected_vs_got(signal, ts, fps, match):
+    with pytest.raises(ValueError, match=match):
+        count_reps(signal, ts, fps=fps)
+
+
+def test_amplitude_floor_is_a_setting():
+    x = raised_cosine(4, 2.0, amp=0.05)  # 5 cm curls: under the default 0.1 torso floor
+    assert count(x).count == 0
+    assert count(x, settings=RepSettings(min_amplitude=0.02)).count == 4
+
+
+# --- building blocks ------------------------------------------------------------------------------
+
+
+def test_estimate_period_of_a_sine():
+    x = np.sin(2 * np.pi * np.arange(300) / 40.0)
+    period, corr = estimate_period(x, [(0, 300)], fps=FPS)
+    assert period == pytest.approx(40.0, rel=0.02)
+    assert corr > 0.9
+
+
+def test_estimate_period_prefers_the_period_over_its_multiple():
+    # reps alternating in depth correlate best at two periods; the period is still one rep
+    t = np.arange(480)
+    x = 0.5 * (1 - np.cos(2 * np.pi * t / 40.0)) * np.where((t // 40) % 2 == 0, 1.0, 0.7)
+    period, _ = estimate_period(x, [(0, 480)], fps=FPS)
+    assert period == pytest.approx(40.0, rel=0.05)
+
+
+def test_single_excursion_has_no_period():
+    period, _ = estimate_period(raised_cosine(1, 4.0), [(0, 121)], fps=FPS)
+    assert np.isnan(period)
+
+
+def test_typical_amplitude_is_the_median_of_the_most_common_rises():
+    assert typical_amplitude(np.array([1.0, 0.9, 1.1, 0.2])) == pytest.approx(1.0)  # a partial rep
+    assert typical_amplitude(np.array([1.0, 0.95, 1.05, 1.1, 4.0])) == pytest.approx(1.025)  # a glitch
+    assert typical_amplitude(np.array([0.7])) == pytest.approx(0.7)  # one rep sets its own scale
+    assert np.isnan(typical_amplitude(np.array([])))
+
+
+def test_a_glitch_far_above_the_set_does_not_make_its_reps_partial():
+    x = np.concatenate([np.zeros(60), raised_cosine(5, 2.0), np.zeros(60)])
+    x[20:26] = 4.0  # a 0.2-s landmark jump (e.g. a title card) before the set
+    res = count(x)
+    assert sum(r.depth == pytest.approx(1.0, abs=0.1) for r in res.reps) == 5
+    assert res.partial == ()
+
+
+def test_orientation_follows_the_rest_at_both_ends():
+    x = raised_cosine(3, 2.0)
+    assert np.allclose(orient_peaks_up(x), x)
+    assert np.allclose(orient_peaks_up(-x), x)  # rest high (e.g. arms up) is flipped
+    assert robust_skew(np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1.0])) > 0
+
+
+# --- generic counter on synthetic landmarks -----------------------------------------------------------
+
+
+def _body(t: int) -> np.ndarray:
+    """A still frontal figure in torso lengths (x right, y down), (t, 33, 2)."""
+    xy = np.full((t, N_LANDMARKS, 2), np.nan)
+    pts = {
+        L.NOSE: (0.0, -1.4),
+        L.LEFT_SHOULDER: (0.4, -1.0),
+        L.RIGHT_SHOULDER: (-0.4, -1.0),
+        L.LEFT_ELBOW: (0.5, -0.5),
+        L.RIGHT_ELBOW: (-0.5, -0.5),
+        L.LEFT_WRIST: (0.5, 0.0),
+        L.RIGHT_WRIST: (-0.5, 0.0),
+        L.LEFT_HIP: (0.2, 0.0),
+        L.RIGHT_HIP: (-0.2, 0.0),
+        L.LEFT_KNEE: (0.2, 0.9),
+        L.RIGHT_KNEE: (-0.2, 0.9),
+        L.LEFT_ANKLE: (0.2, 1.8),
+        L.RIGHT_ANKLE: (-0.2, 1.8),
+        L.LEFT_HEEL: (0.2, 1.9),
+        L.RIGHT_HEEL: (-0.2, 1.9),
+        L.LEFT_FOOT_INDEX: (0.25, 1.95),
+        L.RIGHT_FOOT_INDEX: (-0.25, 1.95),
+    }
+    for lm, p in pts.items():
+        xy[:, lm] = p
+    return xy
+
+
+def test_generic_counts_front_raises_from_landmarks_alone():
+    lift = raised_cosine(5, 2.5)  # hands rise 1.2 torso lengths and return, 5 times
+    xy = _body(lift.size)
+    rng = np.random.default_rng(3)
+    xy += rng.normal(0, 0.005, xy.shape)
+    for wrist, elbow in ((L.LEFT_WRIST, L.LEFT_ELBOW), (L.RIGHT_WRIST, L.RIGHT_ELBOW)):
+        xy[:, wrist, 1] -= 1.2 * lift
+        xy[:, elbow, 1] -= 0.6 * lift
+    res = count_reps_generic(xy, times(lift), fps=FPS)
+    assert res.method == "generic"
+    assert res.count == 5
+    assert np.abs(np.array([r.peak_s for r in res.reps]) - (np.arange(5) + 0.5) * 2.5).max() <= 2 * ONE_FRAME
+
+
+def test_generic_signal_is_oriented_with_the_working_extreme_up():
+    lift = raised_cosine(3, 2.0)
+    xy = _body(lift.size)
+    xy[:, L.LEFT_WRIST, 1] += 1.0 * lift  # whichever way the component's sign falls
+    sig = generic_signal(xy, fps=FPS)
+    assert np.argmax(sig) == pytest.approx(np.argmax(lift), abs=2)
+
+
+def test_generic_still_body_counts_zero():
+    rng = np.random.default_rng(4)
+    xy = _body(300) + rng.normal(0, 0.005, (300, N_LANDMARKS, 2))
+    assert count_reps_generic(xy, times(np.zeros(300)), fps=FPS).count == 0
+
+
+def test_generic_rejects_a_wrong_shape():
+    with pytest.raises(ValueError, match=r"xy must have shape \(T, 33, 2\), got \(10, 17, 2\)"):
+        count_reps_generic(np.zeros((10, 17, 2)), np.arange(10.0), fps=FPS)
+
+
+def test_pose_counter_falls_back_to_generic_when_the_exercise_signal_is_unseen():
+    lift = raised_cosine(4, 2.0)
+    xy = _body(lift.size)
+    xy[:, L.LEFT_WRIST, 1] -= lift
+    xy[:, L.RIGHT_WRIST, 1] -= lift
+    ts = times(lift)
+
+    def hidden(_xy):  # e.g. ankles behind the plates: the exercise signal is never defined
+        return np.full(_xy.shape[0], np.nan)
+
+    res = count_reps_pose(xy, ts, fps=FPS, signal_fn=hidden)
+    assert res.method == "generic"
+    assert res.count == 4
+    seen = count_reps_pose(xy, ts, fps=FPS, signal_fn=lambda a: -a[:, L.LEFT_WRIST, 1])
+    assert seen.method == "exercise"
+    assert seen.count == 4
+
+
+# --- real clips through MediaPipe -----------------------------------------------------------------
+# Counts on these clips are asserted exactly: the clips are clean and the counter has margin on them
+# (every full rep's depth is far above partial_fraction); walking is the negative control.
+
+REAL = {
+    # path: (exercise or None for generic, true reps)
+    "videos/formfit-jrplatin/squat.mp4": ("squat", 3),
+    "videos/gym-rom-wissem/bicep_curls.mp4": ("bicep_curl", 5),
+    "videos/nadamarie-dataset/walking.mp4": (None, 0),
+}
+
+
+@pytest.fixture(scope="module")
+def real_poses():
+    """Landmarks of each real clip, extracted once per test module (about 15 s in all)."""
+    from coach.clean import clean_poses
+    from coach.pose import extract_poses
+    from coach.video import iter_frames, probe
+
+    cache = {}
+
+    def get(rel: str):
+        if rel not in cache:
+            from tests.conftest import shared_path
+
+            path = shared_path(rel)
+            info = probe(path)
+            seq = extract_poses(
+                iter_frames(path, max_side=640), fps=info.fps, frame_size=(info.width, info.height)
+            )
+            cache[rel] = clean_poses(seq).poses
+        return cache[rel]
+
+    return get
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+@pytest.mark.parametrize("rel", list(REAL))
+def test_real_clip_rep_count(real_poses, rel):
+    from coach.exercises import EXERCISES
+    from coach.normalize import robust_scale_px
+
+    exercise, true = REAL[rel]
+    poses = real_poses(rel)
+    xy = np.asarray(poses.xy, dtype=np.float64)
+    xy = xy / robust_scale_px(xy)
+    fn = EXERCISES[exercise].signal if exercise else None
+    res = count_reps_pose(xy, poses.timestamps_s, fps=poses.fps, signal_fn=fn)
+    assert res.count == true, f"{rel}: expected {true} reps, got {res.count} ({res.method})"
+    assert all(r.depth >= 0.75 for r in res.reps)
+    if true >= 2:
+        assert res.period_s == pytest.approx(poses.duration_s / (true + 0.5), rel=0.35)
