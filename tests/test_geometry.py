@@ -7,7 +7,14 @@ import pytest
 
 from coach.clean import clean_poses, interpolate_short_gaps, smooth_runs
 from coach.compare import _weighted_cosine, dtw_align, per_keypoint_dtw, resample_indices
-from coach.kinematics import angle_between, joint_angles, moment_arms, proportions, range_of_motion, trunk_lean_deg
+from coach.kinematics import (
+    angle_between,
+    joint_angles,
+    moment_arms,
+    proportions,
+    range_of_motion,
+    trunk_lean_deg,
+)
 from coach.normalize import bbox_l2, body_frame, detect_view, mirror, robust_scale_px
 from coach.pose import PoseSequence
 from coach.schema import N_LANDMARKS, L

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from coach.schema import (
-    BODY_PARTS, EDGES, LAYOUTS, MIRROR, MIRROR_INDEX, N_LANDMARKS, PART_OF, Landmark, mp_to_layout,
+    BODY_PARTS,
+    EDGES,
+    LAYOUTS,
+    MIRROR,
+    MIRROR_INDEX,
+    N_LANDMARKS,
+    PART_OF,
+    Landmark,
+    mp_to_layout,
 )
 
 
