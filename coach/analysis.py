@@ -21,11 +21,11 @@ from coach.errors import PoseError, ReferenceLibraryError
 from coach.exercises import EXERCISES, ExerciseDef, RuleFinding, get_exercise
 from coach.feedback import Cue, build_cues, camera_warnings
 from coach.kinematics import Proportions, joint_angles, moment_arms, proportions, range_of_motion
-from coach.normalize import MID_HIP, ViewEstimate, detect_view, midpoint, robust_scale_px
+from coach.normalize import MID_HIP, ViewEstimate, detect_view, midpoint, robust_scale_px, side_facing
 from coach.pose import PoseEstimator, PoseSequence, extract_poses
 from coach.recognize import Recognition, clip_features, recognize
 from coach.references import Reference, ReferenceLibrary, ReferenceMeta
-from coach.reps import Rep, RepResult, count_reps, count_reps_generic
+from coach.reps import Rep, RepResult, count_reps_generic, count_reps_pose
 from coach.schema import CORE_LANDMARKS, LANDMARK_NAMES
 from coach.settings import DEFAULT_SETTINGS, AnalysisSettings
 from coach.video import VideoInfo, iter_frames, probe
@@ -96,7 +96,7 @@ class Analysis:
         ma = {k: {"median": _f(np.nanmedian(v)) if np.isfinite(v).any() else None,
                   "max_abs": _f(np.nanmax(np.abs(v))) if np.isfinite(v).any() else None}
               for k, v in self.moment_arms.items()}
-        return {
+        return json_safe({
             "format": "form-coach-analysis",
             "version": __version__,
             "source": self.source,
@@ -143,7 +143,23 @@ class Analysis:
             "fps": round(self.poses.fps, 3),
             "frames": self.poses.n_frames,
             "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
-        }
+        })
+
+
+def json_safe(obj):
+    """Recursively turn NaN/inf into None and numpy scalars into Python numbers (strict JSON)."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if np.isfinite(v) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
 
 
 def _f(x) -> float | None:
@@ -198,11 +214,29 @@ def reference_reps(ref: Reference) -> tuple[Rep, ...]:
 # --- the pipeline -----------------------------------------------------------------------------
 
 
-def count_exercise_reps(poses: PoseSequence, exercise: ExerciseDef | None, settings: AnalysisSettings) -> RepResult:
-    xy = poses.xy / robust_scale_px(poses.xy)
-    if exercise is None:
-        return count_reps_generic(xy, poses.timestamps_s, fps=poses.fps, settings=settings.reps)
-    return count_reps(exercise.signal(xy), poses.timestamps_s, fps=poses.fps, settings=settings.reps)
+def count_exercise_reps(
+    poses: PoseSequence,
+    exercise: ExerciseDef | None,
+    settings: AnalysisSettings,
+    *,
+    video_path: str | Path | None = None,
+) -> RepResult:
+    """Reps from the exercise's main signal; the generic periodicity counter when the exercise is
+    unknown or its signal is mostly unseen; optical flow when the person is seen in under half of
+    the frames and the video is at hand."""
+    person = float(poses.mask.any(axis=1).mean()) if poses.n_frames else 0.0
+    if video_path is not None and person < 0.5:
+        from coach.flow import count_reps_flow
+
+        return count_reps_flow(video_path)
+    scale = robust_scale_px(poses.xy)
+    if not np.isfinite(scale):
+        return count_reps_generic(poses.xy, poses.timestamps_s, fps=poses.fps, settings=settings.reps)
+    xy = poses.xy / scale
+    return count_reps_pose(
+        xy, poses.timestamps_s, fps=poses.fps,
+        signal_fn=exercise.signal if exercise is not None else None, settings=settings.reps,
+    )
 
 
 def analyze_poses(
@@ -243,18 +277,21 @@ def analyze_poses(
     t0 = time.perf_counter()
     recog = None
     if reference_id:
-        ref_meta = lib.get(reference_id).meta
-        ex_def = get_exercise(exercise or ref_meta.exercise)
+        candidates = [lib.get(reference_id).meta]
+        ex_def = get_exercise(exercise or candidates[0].exercise)
     else:
         if exercise:
             ex_def = get_exercise(exercise)
         else:
             recog = recognize_exercise(xy_t, lib)
             ex_def = get_exercise(recog.exercise)
-        ref_meta = choose_reference(lib, ex_def.id, view.view)
-    ref = lib.get(ref_meta.id)
-    ref_clean = clean_poses(ref.poses, settings.clean).poses
-    ref_view = detect_view(ref_clean.xy)
+        candidates = [choose_reference(lib, ex_def.id, view.view)]
+        if view.confidence < 0.5:
+            # in-between camera angle: let the comparison decide which view's reference is closer
+            other = "front" if view.view == "side" else "side"
+            alt = choose_reference(lib, ex_def.id, other)
+            if alt.id != candidates[0].id:
+                candidates.append(alt)
     timings["recognize"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -264,14 +301,26 @@ def analyze_poses(
         progress("analysis", 2, 4)
 
     t0 = time.perf_counter()
-    comp = compare(
-        poses, ref_clean, ex_def,
-        user_reps=reps.reps, ref_reps=reference_reps(ref),
-        user_facing=view.facing,
-        ref_facing=ref_meta.facing if ref_meta.facing in ("left", "right") else ref_view.facing,
-        view=view.view if view.view == ref_meta.view else "mixed",
-        settings=settings.compare,
-    )
+    best = None
+    for meta in candidates:
+        ref_c = lib.get(meta.id)
+        ref_clean_c = clean_poses(ref_c.poses, settings.clean).poses
+        ref_view = detect_view(ref_clean_c.xy)
+        comp_c = compare(
+            poses, ref_clean_c, ex_def,
+            user_reps=reps.reps, ref_reps=reference_reps(ref_c),
+            user_facing=view.facing,
+            ref_facing=meta.facing if meta.facing in ("left", "right") else ref_view.facing,
+            view=meta.view if len(candidates) > 1 else (view.view if view.view == meta.view else "mixed"),
+            settings=settings.compare,
+        )
+        if best is None or (np.isfinite(comp_c.score) and not comp_c.score <= best[2].score):
+            best = (meta, ref_c, comp_c, ref_clean_c)
+    ref_meta, ref, comp, ref_clean = best
+    if len(candidates) > 1 and ref_meta.view != view.view:
+        # the uncertain view is settled by which reference the performance matched
+        facing = side_facing(poses.xy) if ref_meta.view == "side" else "camera"
+        view = ViewEstimate(ref_meta.view, view.confidence, facing, view.width_ratio)
     comp = _with_threshold(comp, settings)
     timings["compare"] = time.perf_counter() - t0
     if progress:

@@ -31,10 +31,12 @@ class _Progress:
         if now - self.last < 0.25 and done != total:
             return
         self.last = now
-        if stage == "pose" and total:
+        if stage in ("pose", "render") and total:
+            if stage != getattr(self, "stage", None):
+                self.stage, self.t0 = stage, now
             frac = min(done / total, 1.0)
             eta = (now - self.t0) / max(frac, 1e-6) * (1 - frac)
-            msg = f"\rpose: {done}/{total} frames ({100 * frac:3.0f}%), ~{eta:4.0f} s left "
+            msg = f"\r{stage}: {done}/{total} frames ({100 * frac:3.0f}%), ~{eta:4.0f} s left "
         else:
             msg = f"\r{stage}: step {done}/{total}" + " " * 20
         sys.stderr.write(msg)

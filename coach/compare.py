@@ -12,12 +12,14 @@ mirrored when facing the other way, and both are resampled to `CompareSettings.r
 - Cosine similarity per aligned frame pair over the exercise's key landmarks, weighted by the
   smaller of the two visibilities (SEEDS §4, with confidence as its author suggested).
 - Deviation z = |user angle - reference angle| / tolerance, per key angle and aligned frame.
-  Tolerance per angle = sqrt(spread^2 + floor^2), spread = the reference's own rep-to-rep
-  spread (std of aligned differences between its reps), floor = CompareSettings.min_tolerance_deg
-  (the pose model's own noise).
-- Rep score = 100 * exp(-E / (2 * softness)), E = mean over judged key angles of the rep's mean
-  z^2 (70 %) plus the same for key-landmark positions (30 %). E = 1 (deviation at tolerance)
-  gives 78; E = 4 (twice the tolerance) gives 37. Overall score = mean of the full reps' scores
+  Tolerance per angle = sqrt(spread^2 + floor^2 + (k * ROM)^2): spread = the reference's own
+  rep-to-rep spread (std of aligned differences between its reps), floor =
+  CompareSettings.min_tolerance_deg (pose-model noise and anatomy), ROM = the reference's range of
+  that angle (a joint sweeping 100 degrees shows large errors from small timing differences).
+- Rep score = 100 * exp(-E / (2 * softness)), E = (1 - p) * weighted mean over judged key angles
+  of (the rep's mean z)^2 + p * the same for key-landmark positions (p = position_weight; angle
+  weights say which joints carry the exercise's form, e.g. the body line of a push-up).
+  With softness 2: E = 1 (deviation at tolerance) gives 78; E = 4 (twice the tolerance) gives 37. Overall score = mean of the full reps' scores
   (whole-clip comparison when no rep was found). Verdict: pass when score >= pass_threshold.
 """
 
@@ -247,33 +249,30 @@ def compare(
     rb = body_frame(ref.xy)[ri]
     uvis = np.asarray(user.visibility, dtype=np.float64)[ui]
     rvis = np.asarray(ref.visibility, dtype=np.float64)[ri]
-    mirrored = view == "side" and {user_facing, ref_facing} == {"left", "right"}
-    if mirrored:
-        ub = mirror(ub)
-        uvis = uvis[:, _mirror_idx()]
-        notes.append("you face the other way than the reference: compared as a mirror image")
+    names = exercise.key_angles
+    key = np.array(exercise.key_landmarks, dtype=np.intp)
+    ra = angle_matrix(rb, names)
     ut = user.timestamps_s[ui]
     rt = ref.timestamps_s[ri]
 
-    names = exercise.key_angles
-    ua = angle_matrix(ub, names)
-    ra = angle_matrix(rb, names)
-    key = np.array(exercise.key_landmarks, dtype=np.intp)
-
-    # which angles/landmarks can be judged at all
-    judged = [
-        k for k, n in enumerate(names)
-        if np.isfinite(ua[:, k]).mean() >= 0.5 and np.isfinite(ra[:, k]).mean() >= 0.5
-    ]
-    excluded = [names[k] for k in range(len(names)) if k not in judged]
-    key_ok = [
-        int(j) for j in key
-        if np.isfinite(ub[:, j, 0]).mean() >= 0.5 and np.isfinite(rb[:, j, 0]).mean() >= 0.5
-    ]
-    excluded += [LANDMARK_NAMES[j] for j in key if int(j) not in key_ok and LANDMARK_NAMES[j] not in excluded]
-
-    feats_u = _features(ub, ua, key_ok, judged)
-    feats_r = _features(rb, ra, key_ok, judged)
+    # Side views: compare as seen and as a mirror image, keep the better alignment. This does not
+    # trust facing detection, which fails on some postures (a plank seen from the side).
+    options = [False]
+    if view != "front":
+        options = [False, True]
+        if {user_facing, ref_facing} == {"left", "right"}:
+            options = [True, False]
+    best = None
+    for mir in options:
+        ub_m = mirror(ub) if mir else ub
+        uvis_m = uvis[:, _mirror_idx()] if mir else uvis
+        prep = _prepare(ub_m, uvis_m, rb, rvis, ra, names, key, view)
+        cost = _whole_cost(prep[3], prep[4], s)
+        if best is None or cost < best[0] * 0.97:  # prefer the first (expected) option on near-ties
+            best = (cost, mir, ub_m, uvis_m, prep)
+    _cost, mirrored, ub, uvis, (ua, judged, key_ok, feats_u, feats_r, excluded) = best
+    if mirrored:
+        notes.append("you face the other way than the reference: compared as a mirror image")
 
     # map reps (original frame indices) to analysis indices
     def to_an(frame: int, idx: np.ndarray) -> int:
@@ -316,13 +315,14 @@ def compare(
     sim = np.array([_weighted_cosine(ub[i, key], rb_al[i, key], w[i, key]) for i in range(len(ub))])
 
     # per-rep scores
+    weights = np.array([exercise.weight(n) for n in names])
     u_signal = exercise.signal(user.xy / robust_scale_px(user.xy))
     r_signal = exercise.signal(ref.xy / robust_scale_px(ref.xy))
     ref_tempo = _tempo(r_signal[ri], rt, ta, tp, tb)
     rep_scores = []
     spans = u_reps if u_reps else [(0, int(np.nanargmax(np.nan_to_num(u_signal[ui], nan=-np.inf))), len(ub) - 1)]
     for k, (a, p, b) in enumerate(spans):
-        sc, worst, wz = _rep_score(z[a : b + 1], pos_z[a : b + 1], names, s)
+        sc, worst, wz = _rep_score(z[a : b + 1], pos_z[a : b + 1], names, weights, s)
         rep_scores.append(
             RepScore(
                 index=k + 1 if u_reps else 0,
@@ -390,6 +390,47 @@ def compare(
     )
 
 
+def _prepare(ub, uvis, rb, rvis, ra, names, key, view):
+    """Angles of the user, which angles and landmarks can be judged, DTW features, exclusions.
+
+    In a side view only the near side of each left/right pair is judged: the pose model guesses
+    the hidden far side."""
+    ua = angle_matrix(ub, names)
+    seen_u = np.isfinite(ua).mean(axis=0) >= 0.5
+    seen_r = np.isfinite(ra).mean(axis=0) >= 0.5
+    judged = [k for k in range(len(names)) if seen_u[k] and seen_r[k]]
+    excluded = [names[k] for k in range(len(names)) if k not in judged]
+    far: set[int] = set()
+    if view != "front":
+        for k, n in enumerate(names):
+            if n.startswith("left_") and "right_" + n[5:] in names:
+                k2 = names.index("right_" + n[5:])
+                v = ANGLE_VERTEX[n]
+                v2 = ANGLE_VERTEX[names[k2]]
+                near_l = min(np.nanmean(uvis[:, v]), np.nanmean(rvis[:, v]))
+                near_r = min(np.nanmean(uvis[:, v2]), np.nanmean(rvis[:, v2]))
+                if k in judged and k2 in judged:
+                    far.add(k2 if near_l >= near_r else k)
+    judged = [k for k in judged if k not in far]
+    excluded += [f"{names[k]} (far side)" for k in sorted(far)]
+    key_ok = [
+        int(j) for j in key
+        if np.isfinite(ub[:, j, 0]).mean() >= 0.5 and np.isfinite(rb[:, j, 0]).mean() >= 0.5
+    ]
+    excluded += [LANDMARK_NAMES[j] for j in key if int(j) not in key_ok and LANDMARK_NAMES[j] not in excluded]
+    feats_u = _features(ub, ua, key_ok, judged)
+    feats_r = _features(rb, ra, key_ok, judged)
+    return ua, judged, key_ok, feats_u, feats_r, excluded
+
+
+def _whole_cost(fu, fr, s: CompareSettings) -> float:
+    """DTW distance per step between two whole feature sequences (inf when not comparable)."""
+    if fu is None or fr is None or fu.shape[1] != fr.shape[1]:
+        return float("inf")
+    res = dtw_align(fu, fr, window_frac=max(s.dtw_window_frac, 0.5))
+    return res.distance / math.sqrt(len(res.path)) / math.sqrt(fu.shape[1])
+
+
 def _mirror_idx() -> np.ndarray:
     from coach.schema import MIRROR_INDEX
 
@@ -453,24 +494,32 @@ def _tolerances(ra, rb, r_reps, template, feats_r, names, s: CompareSettings) ->
     else:
         spread = np.zeros(len(names))
         pos_spread = 0.0
-    tol_deg = np.sqrt(spread**2 + s.min_tolerance_deg**2)
+    # a joint that sweeps a wide range also shows wide errors from small timing differences
+    rom = np.nanpercentile(ra, 95, axis=0) - np.nanpercentile(ra, 5, axis=0) if np.isfinite(ra).any() else 0.0
+    rom = np.where(np.isfinite(rom), rom, 0.0)
+    tol_deg = np.sqrt(spread**2 + s.min_tolerance_deg**2 + (s.tolerance_per_rom * rom) ** 2)
     tol_pos = math.sqrt(pos_spread**2 + s.min_tolerance_pos**2)
     return tol_deg, tol_pos
 
 
-def _rep_score(z: np.ndarray, pos_z: np.ndarray, names, s: CompareSettings) -> tuple[float, str | None, float]:
-    e_ang = _col_nanmean(z**2)
-    e_pos = _col_nanmean(pos_z**2)
-    ea = float(np.nanmean(e_ang)) if np.isfinite(e_ang).any() else float("nan")
-    ep = float(np.nanmean(e_pos)) if np.isfinite(e_pos).any() else float("nan")
+def _rep_score(
+    z: np.ndarray, pos_z: np.ndarray, names, weights: np.ndarray, s: CompareSettings
+) -> tuple[float, str | None, float]:
+    """Score of one rep from its per-frame deviations (see the module docstring)."""
+    m_ang = _col_nanmean(z)  # mean z per angle over the rep
+    m_pos = _col_nanmean(pos_z)
+    ok = np.isfinite(m_ang)
+    ea = float(np.sum(weights[ok] * m_ang[ok] ** 2) / np.sum(weights[ok])) if ok.any() else float("nan")
+    ep = float(np.nanmean(m_pos**2)) if np.isfinite(m_pos).any() else float("nan")
     if not np.isfinite(ea) and not np.isfinite(ep):
         return float("nan"), None, float("nan")
-    e = 0.7 * ea + 0.3 * ep if np.isfinite(ea) and np.isfinite(ep) else (ea if np.isfinite(ea) else ep)
+    w_pos = s.position_weight
+    e = (1 - w_pos) * ea + w_pos * ep if np.isfinite(ea) and np.isfinite(ep) else (ea if np.isfinite(ea) else ep)
     score = round(100.0 * math.exp(-e / (2.0 * s.score_softness)), 1)
     worst, wz = None, float("nan")
-    if np.isfinite(e_ang).any():
-        k = int(np.nanargmax(e_ang))
-        worst, wz = ANGLE_PART[names[k]], round(float(math.sqrt(e_ang[k])), 2)
+    if ok.any():
+        k = int(np.nanargmax(np.where(ok, weights * m_ang**2, -np.inf)))
+        worst, wz = ANGLE_PART[names[k]], round(float(m_ang[k]), 2)
     return score, worst, wz
 
 

@@ -223,6 +223,27 @@ class ExerciseDef:
     views: tuple[str, ...]
     rules: tuple[FormRule, ...]
 
+    def weight(self, angle_name: str) -> float:
+        """How much an angle counts in the score (joint name without side; default 1)."""
+        joint = angle_name.split("_", 1)[1] if angle_name.startswith(("left_", "right_")) else angle_name
+        return ANGLE_WEIGHTS.get(self.id, {}).get(joint, 1.0)
+
+
+# Which joints carry each exercise's form (coaching knowledge, not fitted to data): the body line
+# is what makes a push-up a push-up; hand placement (shoulder angle) varies between good lifters.
+ANGLE_WEIGHTS: Mapping[str, Mapping[str, float]] = MappingProxyType(
+    {
+        "squat": {"knee": 1.0, "hip": 1.0, "trunk_lean": 1.5, "ankle": 0.5},
+        "push_up": {"body_line": 3.0, "elbow": 1.0, "shoulder": 0.5},
+        "lunge": {"knee": 1.5, "hip": 1.0, "trunk_lean": 1.0},
+        "bicep_curl": {"elbow": 1.5, "shoulder": 1.5, "trunk_lean": 1.0},
+        "shoulder_press": {"elbow": 1.5, "shoulder": 1.0, "trunk_lean": 1.0},
+        "jumping_jack": {"shoulder": 1.5, "hip": 1.5, "elbow": 0.5},
+        "deadlift": {"hip": 1.5, "knee": 1.0, "trunk_lean": 1.5},
+        "pull_up": {"elbow": 1.5, "shoulder": 1.0},
+    }
+)
+
 
 _LEGS = (L.LEFT_HIP, L.RIGHT_HIP, L.LEFT_KNEE, L.RIGHT_KNEE, L.LEFT_ANKLE, L.RIGHT_ANKLE)
 _ARMS = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_ELBOW, L.RIGHT_ELBOW, L.LEFT_WRIST, L.RIGHT_WRIST)

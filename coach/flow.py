@@ -24,6 +24,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
@@ -42,15 +43,9 @@ ProgressFn = Callable[[int, int], None]
 FLOW_REP_SETTINGS = RepSettings(min_amplitude=0.0005)
 
 #: Farneback parameters for ~160-px frames: 2 pyramid levels, 9-px window, 2 iterations.
-FARNEBACK_PARAMS = {
-    "pyr_scale": 0.5,
-    "levels": 2,
-    "winsize": 9,
-    "iterations": 2,
-    "poly_n": 5,
-    "poly_sigma": 1.1,
-    "flags": 0,
-}
+FARNEBACK_PARAMS = MappingProxyType(
+    {"pyr_scale": 0.5, "levels": 2, "winsize": 9, "iterations": 2, "poly_n": 5, "poly_sigma": 1.1, "flags": 0}
+)
 MOVING_PX = 0.15  # flow magnitude (pixels per frame on the small frame) above which a pixel moves
 
 Roi = tuple[float, float, float, float]

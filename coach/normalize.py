@@ -132,7 +132,7 @@ def detect_view(xy: np.ndarray) -> ViewEstimate:
     view = "front" if ratio >= mid else "side"
     conf = float(np.clip(abs(ratio - mid) / ((_FRONT_RATIO - _SIDE_RATIO) / 2), 0.0, 1.0))
     if view == "side":
-        facing = _side_facing(xy)
+        facing = side_facing(xy)
     else:
         lx = xy[:, L.LEFT_SHOULDER, 0] - xy[:, L.RIGHT_SHOULDER, 0]
         med = np.nanmedian(lx) if np.isfinite(lx).any() else np.nan
@@ -141,7 +141,9 @@ def detect_view(xy: np.ndarray) -> ViewEstimate:
     return ViewEstimate(view, round(conf, 3), facing, round(ratio, 3))
 
 
-def _side_facing(xy: np.ndarray) -> str:
+def side_facing(xy: np.ndarray) -> str:
+    """"left"/"right": the image direction a performer seen from the side faces (nose ahead of
+    the ears, toes ahead of the heels), or "unknown"."""
     votes = []
     ears = midpoint(xy, (L.LEFT_EAR, L.RIGHT_EAR))
     d_nose = xy[:, L.NOSE, 0] - ears[:, 0]

@@ -115,7 +115,7 @@ def overlay_tracks(a: Analysis) -> tuple[np.ndarray, np.ndarray, list[str]]:
         s = comp.similarity[an_of_frame[f]]
         sim = f"similarity {s:.2f}" if np.isfinite(s) else "similarity -"
         rep = f"rep {rep_at[f]}/{a.reps.count}" if rep_at[f] else f"reps {a.reps.count}"
-        captions.append(f"{a.exercise.label}  {rep}  {sim}  score {a.score:.0f}")
+        captions.append(f"{rep}  {sim}")
     return sev, ghost, captions
 
 

@@ -1,0 +1,236 @@
+"""Altair chart builders: an `Analysis` (or its results bundle) in, an `alt.Chart` out.
+
+No streamlit here; pages pass the charts to `st.altair_chart`. Every chart states its units;
+"You" is drawn solid blue, the reference grey and dashed, everywhere. The data behind each chart
+comes from the table builders in `coach.results`, so a chart and its CSV never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import altair as alt
+import pandas as pd
+
+from coach import results as R
+
+YOU_COLOR = "#1f6fd1"
+REF_COLOR = "#8c8c8c"
+SPAN_COLOR = "#f2c14e"
+WHO_SCALE = alt.Scale(domain=[R.YOU, R.REFERENCE], range=[YOU_COLOR, REF_COLOR])
+WHO_DASH = alt.Scale(domain=[R.YOU, R.REFERENCE], range=[[1, 0], [6, 4]])
+WHO_LEGEND = alt.Legend(title=None)
+# Streamlit sizes charts with autosize "fit": `height` is the whole chart, titles and legends
+# included, so charts with a title ask for this much more than their plot area.
+TITLE_PX = 60
+
+
+def as_bundle(x) -> dict:
+    """Accept an Analysis or a results bundle."""
+    if isinstance(x, Mapping):
+        return R.check_bundle(dict(x))
+    return R.analysis_to_bundle(x)
+
+
+def _who_color() -> alt.Color:
+    return alt.Color("who:N", scale=WHO_SCALE, legend=WHO_LEGEND)
+
+
+def _empty(title: str, message: str) -> alt.Chart:
+    """A small chart that says why there is nothing to draw."""
+    df = pd.DataFrame({"message": [message]})
+    return (
+        alt.Chart(df, title=title)
+        .mark_text(size=13, color="#666")
+        .encode(text="message:N")
+        .properties(height=60)
+    )
+
+
+def angles_chart(x, *, names: list[str] | None = None, columns: int = 2, panel_width: int = 300) -> alt.Chart:
+    """Joint angles over time: you (solid) vs the time-aligned reference (dashed) with the
+    reference's tolerance band, one small panel per judged key angle."""
+    b = as_bundle(x)
+    df = R.angles_frame(b, names=names)
+    title = "Joint angles: you vs the time-aligned reference"
+    if df.empty:
+        return _empty(title, "no key angle was visible enough to compare")
+    base = alt.Chart().encode(x=alt.X("time_s:Q", title="time (s)"))
+    band = (
+        base.transform_filter(alt.datum.who == R.REFERENCE)
+        .mark_area(opacity=0.18, color=REF_COLOR)
+        .encode(y=alt.Y("lo:Q", title="angle (°)"), y2="hi:Q")
+    )
+    lines = base.mark_line(strokeWidth=2).encode(
+        y=alt.Y("deg:Q", title="angle (°)", scale=alt.Scale(zero=False)),
+        color=_who_color(),
+        strokeDash=alt.StrokeDash("who:N", scale=WHO_DASH, legend=None),
+        tooltip=[
+            alt.Tooltip("angle:N"), alt.Tooltip("who:N"),
+            alt.Tooltip("time_s:Q", title="time (s)", format=".2f"), alt.Tooltip("deg:Q", title="angle (°)", format=".0f"),
+        ],
+    )
+    return (
+        alt.layer(band, lines, data=df)
+        .properties(width=panel_width, height=150)
+        .facet(facet=alt.Facet("angle:N", title=None, sort=list(dict.fromkeys(df["angle"]))), columns=columns)
+        .properties(title=alt.TitleParams(title, subtitle="shaded: the reference ± its tolerance (degrees, 180° = straight)"))
+        .resolve_scale(y="independent")
+    )
+
+
+def similarity_chart(x, *, height: int = 200) -> alt.LayerChart:
+    """Pose similarity to the reference (weighted cosine, 0-1) over time, reps shaded and labelled."""
+    b = as_bundle(x)
+    sim = R.similarity_frame(b)
+    spans = R.rep_spans_frame(b)
+    title = alt.TitleParams("Similarity to the reference over time", subtitle="1 = same pose; shaded: counted reps")
+    ok = sim["similarity"].notna()
+    lo = float(min(0.5, sim.loc[ok, "similarity"].min())) if ok.any() else 0.0
+    y_scale = alt.Scale(domain=[max(lo - 0.02, -1.0), 1.0])
+    line = (
+        alt.Chart(sim)
+        .mark_line(color=YOU_COLOR, strokeWidth=2)
+        .encode(
+            x=alt.X("time_s:Q", title="time (s)"),
+            y=alt.Y("similarity:Q", title="similarity (cosine)", scale=y_scale),
+            tooltip=[alt.Tooltip("time_s:Q", title="time (s)", format=".2f"),
+                     alt.Tooltip("similarity:Q", format=".2f"), alt.Tooltip("rep:Q")],
+        )
+    )
+    layers = []
+    if not spans.empty:
+        rect = alt.Chart(spans).mark_rect(color=SPAN_COLOR, opacity=0.25).encode(
+            x=alt.X("start_s:Q", title="time (s)"), x2="end_s:Q",
+            tooltip=[alt.Tooltip("label:N", title="rep"), alt.Tooltip("score:Q", format=".0f"),
+                     alt.Tooltip("start_s:Q", title="start (s)"), alt.Tooltip("end_s:Q", title="end (s)")],
+        )
+        text = (
+            alt.Chart(spans)
+            .transform_calculate(mid="(datum.start_s + datum.end_s) / 2")
+            .mark_text(dy=-6, baseline="bottom", color="#7a5a00", fontSize=11)
+            .encode(x="mid:Q", y=alt.value(12), text="label:N")
+        )
+        layers += [rect, text]
+    return alt.layer(*layers, line).properties(title=title, height=height + TITLE_PX)
+
+
+def dtw_bars(x, *, key_only: bool = False) -> alt.Chart:
+    """Per-keypoint DTW distance (mean per step, torso lengths), worst first; the exercise's key
+    landmarks are highlighted; hidden keypoints are left out and listed in the subtitle."""
+    b = as_bundle(x)
+    df, hidden = R.dtw_frame(b)
+    if key_only:
+        df = df[df["key"]].reset_index(drop=True)
+    title = "Per-keypoint DTW distance to the reference"
+    sub = ["mean distance per aligned step, torso lengths; lower = closer to the reference"]
+    if hidden:
+        sub.append("not shown (hidden): " + ", ".join(hidden))
+    if df.empty:
+        return _empty(title, "no keypoint was visible enough to compare")
+    df = df.assign(role=df["key"].map({True: "key joint", False: "other"}))
+    return (
+        alt.Chart(df, title=alt.TitleParams(title, subtitle=sub))
+        .mark_bar()
+        .encode(
+            y=alt.Y("keypoint:N", sort=list(df["keypoint"]), title=None),
+            x=alt.X("distance:Q", title="DTW distance (torso lengths per step)"),
+            color=alt.Color("role:N", scale=alt.Scale(domain=["key joint", "other"], range=[YOU_COLOR, "#b9c7d8"]),
+                            legend=alt.Legend(title=None)),
+            tooltip=[alt.Tooltip("keypoint:N"), alt.Tooltip("distance:Q", format=".3f"), alt.Tooltip("role:N")],
+        )
+        .properties(height=max(120, 16 * len(df)) + TITLE_PX + 15 * len(sub))
+    )
+
+
+def tempo_chart(x) -> alt.Chart:
+    """Per rep, seconds of each phase (to the working extreme, back, pause there): you vs the
+    reference's typical rep, as grouped bars."""
+    b = as_bundle(x)
+    df = R.tempo_frame(b)
+    title = alt.TitleParams("Tempo per rep", subtitle="seconds per phase; reference = its typical rep")
+    if df.empty:
+        return _empty("Tempo per rep", "no complete rep to time")
+    phases = list(R.phase_names(b))
+    reps = list(dict.fromkeys(df["rep"]))
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            x=alt.X("rep:N", title=None, sort=reps, axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset("who:N", sort=[R.YOU, R.REFERENCE]),
+            y=alt.Y("seconds:Q", title="time (s)"),
+            color=_who_color(),
+            column=alt.Column("phase:N", title=None, sort=phases, header=alt.Header(labelFontSize=12)),
+            tooltip=[alt.Tooltip("rep:N"), alt.Tooltip("phase:N"), alt.Tooltip("who:N"),
+                     alt.Tooltip("seconds:Q", title="time (s)", format=".2f")],
+        )
+        .properties(width=max(140, 46 * len(reps)), height=180, title=title)
+    )
+
+
+def moment_arm_chart(x, *, height: int = 200) -> alt.LayerChart:
+    """Horizontal distance of the hip and knee from the vertical through the mid-foot (torso
+    lengths; + = in front of the mid-foot), with the mid-foot line at zero and reps shaded."""
+    b = as_bundle(x)
+    df = R.moment_arm_frame(b)
+    title = alt.TitleParams("Moment arm: hip and knee vs the mid-foot",
+                            subtitle="horizontal distance in torso lengths; 0 = over the mid-foot, + = in front")
+    if df.empty or df["torso_lengths"].notna().sum() == 0:
+        return _empty("Moment arm", "hip, knee or foot not visible enough")
+    lines = (
+        alt.Chart(df)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("time_s:Q", title="time (s)"),
+            y=alt.Y("torso_lengths:Q", title="distance from mid-foot (torso lengths)"),
+            color=alt.Color("joint:N", scale=alt.Scale(domain=["Hip", "Knee"], range=["#d1495b", YOU_COLOR]),
+                            legend=alt.Legend(title=None)),
+            tooltip=[alt.Tooltip("joint:N"), alt.Tooltip("time_s:Q", title="time (s)", format=".2f"),
+                     alt.Tooltip("torso_lengths:Q", title="torso lengths", format=".2f")],
+        )
+    )
+    zero_df = pd.DataFrame({"y": [0.0], "label": ["mid-foot"]})
+    zero = alt.Chart(zero_df).mark_rule(color="#333", strokeDash=[4, 3]).encode(y="y:Q")
+    zero_text = alt.Chart(zero_df).mark_text(align="left", dx=4, dy=-6, color="#333").encode(
+        y="y:Q", x=alt.value(2), text="label:N"
+    )
+    layers = []
+    spans = R.rep_spans_frame(b)
+    if not spans.empty:
+        layers.append(alt.Chart(spans).mark_rect(color=SPAN_COLOR, opacity=0.18).encode(
+            x=alt.X("start_s:Q", title="time (s)"), x2="end_s:Q"))
+    return alt.layer(*layers, zero, lines, zero_text).properties(title=title, height=height + TITLE_PX)
+
+
+def proportions_chart(x) -> alt.Chart:
+    """Segment lengths relative to the torso: you vs the reference performer."""
+    b = as_bundle(x)
+    df = R.proportions_frame(b)
+    title = alt.TitleParams("Body proportions", subtitle="segment length / torso length (2-D, longest robust view)")
+    if df.empty:
+        return _empty("Body proportions", "no limb was visible enough to measure")
+    segs = list(dict.fromkeys(df["segment"]))
+    return (
+        alt.Chart(df, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("segment:N", title=None, sort=segs, axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset("who:N", sort=[R.YOU, R.REFERENCE]),
+            y=alt.Y("ratio:Q", title="length / torso length"),
+            color=_who_color(),
+            tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("who:N"), alt.Tooltip("ratio:Q", format=".2f")],
+        )
+        .properties(height=200 + TITLE_PX)
+    )
+
+
+__all__ = [
+    "angles_chart",
+    "as_bundle",
+    "dtw_bars",
+    "moment_arm_chart",
+    "proportions_chart",
+    "similarity_chart",
+    "tempo_chart",
+]
