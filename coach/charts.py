@@ -7,6 +7,7 @@ comes from the table builders in `coach.results`, so a chart and its CSV never d
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 
 import altair as alt
@@ -125,7 +126,7 @@ def dtw_bars(x, *, key_only: bool = False) -> alt.Chart:
     title = "Per-keypoint DTW distance to the reference"
     sub = ["mean distance per aligned step, torso lengths; lower = closer to the reference"]
     if hidden:
-        sub.append("not shown (hidden): " + ", ".join(hidden))
+        sub += textwrap.wrap("not shown (hidden): " + ", ".join(hidden), width=70)
     if df.empty:
         return _empty(title, "no keypoint was visible enough to compare")
     df = df.assign(role=df["key"].map({True: "key joint", False: "other"}))
@@ -139,7 +140,7 @@ def dtw_bars(x, *, key_only: bool = False) -> alt.Chart:
                             legend=alt.Legend(title=None)),
             tooltip=[alt.Tooltip("keypoint:N"), alt.Tooltip("distance:Q", format=".3f"), alt.Tooltip("role:N")],
         )
-        .properties(height=max(120, 16 * len(df)) + TITLE_PX + 15 * len(sub))
+        .properties(height=max(120, 20 * len(df)) + TITLE_PX + 50 + 15 * len(sub))
     )
 
 
@@ -183,7 +184,7 @@ def moment_arm_chart(x, *, height: int = 200) -> alt.LayerChart:
         .mark_line(strokeWidth=2)
         .encode(
             x=alt.X("time_s:Q", title="time (s)"),
-            y=alt.Y("torso_lengths:Q", title="distance from mid-foot (torso lengths)"),
+            y=alt.Y("torso_lengths:Q", title="torso lengths"),
             color=alt.Color("joint:N", scale=alt.Scale(domain=["Hip", "Knee"], range=["#d1495b", YOU_COLOR]),
                             legend=alt.Legend(title=None)),
             tooltip=[alt.Tooltip("joint:N"), alt.Tooltip("time_s:Q", title="time (s)", format=".2f"),

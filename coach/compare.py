@@ -362,7 +362,8 @@ def compare(
             joints=tuple(part_joints[p]),
         )
 
-    coverage = len(judged) / max(1, len(names))
+    n_far = sum(1 for e in excluded if e.endswith("(far side)"))
+    coverage = len(judged) / max(1, len(names) - n_far)
     confidence = round(float(np.clip(coverage * (1.0 if u_reps else 0.6), 0, 1)), 2)
     verdict = "pass" if np.isfinite(score) and score >= s.pass_threshold else "fail"
     return Comparison(

@@ -9,6 +9,7 @@ import numpy as np
 
 from coach.compare import ANGLE_PART, Comparison
 from coach.exercises import ExerciseDef, RuleFinding
+from coach.schema import MIRROR, Landmark
 
 MAX_CUES = 5
 
@@ -16,7 +17,7 @@ MAX_CUES = 5
 # (joint straighter / torso more upright ... for trunk_lean: leaning more).
 _ADVICE: dict[tuple[str, str, int], str] = {
     ("squat", "knee", +1): "squat deeper",
-    ("squat", "knee", -1): "stop a little higher, as the reference does",
+    ("squat", "knee", -1): "deeper than the reference: fine while your heels stay down and your back stays neutral",
     ("squat", "hip", +1): "sit back and down further",
     ("squat", "trunk_lean", +1): "keep your chest up",
     ("squat", "trunk_lean", -1): "let your torso hinge forward a little more",
@@ -139,6 +140,14 @@ def build_cues(
     return out
 
 
+def _other_side(name: str) -> str:
+    if name.startswith("left_"):
+        return "right_" + name[5:]
+    if name.startswith("right_"):
+        return "left_" + name[6:]
+    return name
+
+
 def camera_warnings(
     *,
     person_frames: float,
@@ -158,7 +167,11 @@ def camera_warnings(
         w.append(f"no person detected in {100 * (1 - person_frames):.0f}% of the frames — keep your whole body in view")
     if out_of_frame > 0.1:
         w.append(f"body partly out of frame in {100 * out_of_frame:.0f}% of the frames — step back or lower the camera")
-    hidden = [int(j) for j in key_landmarks if coverage[j] < 0.5]
+    # in a side view the far side is hidden by nature: only a joint hidden on both sides matters
+    hidden = [
+        int(j) for j in key_landmarks
+        if coverage[j] < 0.5 and (view == "front" or coverage[MIRROR[Landmark(j)]] < 0.5)
+    ]
     if hidden:
         w.append(f"{len(hidden)} key joints were hidden most of the time; they are not scored")
     if view in ("side", "front") and view not in exercise.views:
@@ -170,6 +183,11 @@ def camera_warnings(
         w.append("the tracked body jumped between frames — several people in view? film one person at a time")
     if long_gaps_s > 1.0:
         w.append(f"joints were lost for {long_gaps_s:.1f} s in total (occlusion or motion blur)")
-    if excluded:
-        w.append("not judged (not visible enough): " + ", ".join(e.replace("_", " ") for e in excluded))
+    names = {e.split(" ")[0] for e in excluded}
+    unseen = [
+        e for e in excluded
+        if not e.endswith("(far side)") and not (view == "side" and _other_side(e) not in names)
+    ]
+    if unseen:
+        w.append("not judged (not visible enough): " + ", ".join(e.replace("_", " ") for e in unseen))
     return w
