@@ -197,7 +197,7 @@ def phase_names(bundle: Mapping) -> tuple[str, str, str]:
 def rep_table(bundle: Mapping) -> pd.DataFrame:
     """One row per counted rep: times (s), score (0-100), similarity (0-1), worst body part, tempo (s)."""
     peak = bundle["exercise"]["peak_name"]
-    to_p, from_p, pause = phase_names(bundle)
+    to_p, from_p, _pause = phase_names(bundle)
     rows = []
     for r in bundle["summary"].get("rep_details", []):
         tempo = r.get("tempo") or {}

@@ -19,7 +19,7 @@ from tests.conftest import ROOT, shared_path
 def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess:
     env = {"FORM_COACH_HOME": str(home), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "coach", "-q", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
+        [sys.executable, "-m", "coach", "-q", *args], check=False, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
     )
 
 
