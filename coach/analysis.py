@@ -22,7 +22,7 @@ from coach.exercises import EXERCISES, ExerciseDef, RuleFinding, get_exercise
 from coach.feedback import Cue, build_cues, camera_warnings
 from coach.kinematics import Proportions, joint_angles, moment_arms, proportions, range_of_motion
 from coach.normalize import MID_HIP, ViewEstimate, detect_view, midpoint, robust_scale_px, side_facing
-from coach.pose import PoseEstimator, PoseSequence, extract_poses
+from coach.pose import PoseEstimator, PoseSequence, extract_poses, extract_video_parallel
 from coach.recognize import Recognition, clip_features, recognize
 from coach.references import Reference, ReferenceLibrary, ReferenceMeta
 from coach.reps import Rep, RepResult, count_reps_generic, count_reps_pose
@@ -466,15 +466,18 @@ def extract_video_poses(
         if progress:
             progress("pose", done, total or info.frames_estimate)
 
-    seq = extract_poses(
-        iter_frames(path, max_side=settings.video.max_side_px),
-        fps=info.fps,
-        frame_size=(info.width, info.height),
-        estimator=estimator,
-        total_frames=info.frames_estimate,
-        progress=_p,
-        meta={"source": path.name, "sha256_prefix": cache_file.stem if cache_file else None},
-    )
+    meta = {"source": path.name, "sha256_prefix": cache_file.stem if cache_file else None}
+    if estimator is None and settings.video.pose_workers > 1:
+        seq = extract_video_parallel(
+            path, fps=info.fps, frame_size=(info.width, info.height), frames_estimate=info.frames_estimate,
+            max_side=settings.video.max_side_px, progress=_p, meta=meta,
+        )
+    else:
+        seq = extract_poses(
+            iter_frames(path, max_side=settings.video.max_side_px),
+            fps=info.fps, frame_size=(info.width, info.height), estimator=estimator,
+            total_frames=info.frames_estimate, progress=_p, meta=meta,
+        )
     timings["pose"] = time.perf_counter() - t0
     if cache_file is not None:
         try:

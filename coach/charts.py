@@ -14,6 +14,7 @@ import altair as alt
 import pandas as pd
 
 from coach import results as R
+from coach.schema import CORE_LANDMARKS
 
 YOU_COLOR = "#1f6fd1"
 REF_COLOR = "#8c8c8c"
@@ -116,15 +117,22 @@ def similarity_chart(x, *, height: int = 200) -> alt.LayerChart:
     return alt.layer(*layers, line).properties(title=title, height=height + TITLE_PX)
 
 
-def dtw_bars(x, *, key_only: bool = False) -> alt.Chart:
+def dtw_bars(x, *, key_only: bool = False, body_only: bool = True) -> alt.Chart:
     """Per-keypoint DTW distance (mean per step, torso lengths), worst first; the exercise's key
-    landmarks are highlighted; hidden keypoints are left out and listed in the subtitle."""
+    landmarks are highlighted; hidden keypoints are left out and listed in the subtitle.
+    body_only: only the body joints (face and finger points are noisy and say little about form)."""
     b = as_bundle(x)
     df, hidden = R.dtw_frame(b)
     if key_only:
         df = df[df["key"]].reset_index(drop=True)
+    if body_only:
+        core = {lm.name.lower() for lm in CORE_LANDMARKS}
+        df = df[df["landmark"].isin(core)].reset_index(drop=True)
+        hidden = [h for h in hidden if h.lower().replace(" ", "_") in core]
     title = "Per-keypoint DTW distance to the reference"
     sub = ["mean distance per aligned step, torso lengths; lower = closer to the reference"]
+    if body_only:
+        sub[0] += "; body joints only"
     if hidden:
         sub += textwrap.wrap("not shown (hidden): " + ", ".join(hidden), width=70)
     if df.empty:
@@ -134,7 +142,8 @@ def dtw_bars(x, *, key_only: bool = False) -> alt.Chart:
         alt.Chart(df, title=alt.TitleParams(title, subtitle=sub))
         .mark_bar()
         .encode(
-            y=alt.Y("keypoint:N", sort=list(df["keypoint"]), title=None),
+            y=alt.Y("keypoint:N", sort=list(df["keypoint"]), title=None,
+                    axis=alt.Axis(labelOverlap=False, labelLimit=160)),
             x=alt.X("distance:Q", title="DTW distance (torso lengths per step)"),
             color=alt.Color("role:N", scale=alt.Scale(domain=["key joint", "other"], range=[YOU_COLOR, "#b9c7d8"]),
                             legend=alt.Legend(title=None)),
@@ -144,7 +153,7 @@ def dtw_bars(x, *, key_only: bool = False) -> alt.Chart:
     )
 
 
-def tempo_chart(x) -> alt.Chart:
+def tempo_chart(x) -> alt.FacetChart:
     """Per rep, seconds of each phase (to the working extreme, back, pause there): you vs the
     reference's typical rep, as grouped bars."""
     b = as_bundle(x)
@@ -166,7 +175,7 @@ def tempo_chart(x) -> alt.Chart:
             tooltip=[alt.Tooltip("rep:N"), alt.Tooltip("phase:N"), alt.Tooltip("who:N"),
                      alt.Tooltip("seconds:Q", title="time (s)", format=".2f")],
         )
-        .properties(width=max(140, 46 * len(reps)), height=180, title=title)
+        .properties(width=max(90, min(150, 34 * len(reps))), height=180, title=title)
     )
 
 

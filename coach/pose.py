@@ -299,3 +299,108 @@ def _monotonic(ts: np.ndarray, fps: float) -> np.ndarray:
         return ts
     log.info("non-increasing timestamps; using frame index / fps")
     return np.arange(ts.size, dtype=np.float64) / fps
+
+
+# --- both cores: split a video in two contiguous halves, one MediaPipe process each --------------
+
+MIN_PARALLEL_FRAMES = 240  # below ~8 s the second process's start-up (~1.5 s) is not worth it
+
+
+def _worker_env() -> dict[str, str]:
+    """The caller's environment with this package importable (it may not be installed)."""
+    import os
+
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.setdefault("GLOG_minloglevel", "2")
+    return env
+
+
+def extract_video_parallel(
+    path: str | Path,
+    *,
+    fps: float,
+    frame_size: tuple[int, int],
+    frames_estimate: int,
+    max_side: int,
+    progress: ProgressFn | None = None,
+    meta: dict | None = None,
+) -> PoseSequence:
+    """Landmarks of a video on two processes (two contiguous halves; MediaPipe restarts tracking at
+    the split, which costs one detection). Falls back to one process for short clips."""
+    import subprocess
+    import sys
+    import tempfile
+    import threading
+
+    from coach.video import iter_frames
+
+    if frames_estimate < MIN_PARALLEL_FRAMES:
+        return extract_poses(
+            iter_frames(path, max_side=max_side), fps=fps, frame_size=frame_size,
+            total_frames=frames_estimate, progress=progress, meta=meta,
+        )
+    # Separate interpreters (not multiprocessing): no re-import of the caller's __main__, and a
+    # crash in the model cannot take the app down with it.
+    split = frames_estimate // 2
+    ranges = [(0, split), (split, -1)]
+    done = [0, 0]
+    lock = threading.Lock()
+    error = None
+    with tempfile.TemporaryDirectory(prefix="formcoach-pose-") as tmp:
+        outs = [Path(tmp) / f"part{k}.npz" for k in range(2)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "coach.pose_worker", str(path), str(max_side), str(a), str(b),
+                 str(float(frame_size[0])), str(out)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_worker_env(),
+            )
+            for (a, b), out in zip(ranges, outs, strict=True)
+        ]
+
+        def pump(k: int) -> None:
+            for line in procs[k].stdout:
+                if line.startswith("progress "):
+                    with lock:
+                        done[k] = int(line.split()[1])
+
+        threads = [threading.Thread(target=pump, args=(k,), daemon=True) for k in range(2)]
+        for t in threads:
+            t.start()
+        # Report from the caller's thread: a UI's progress bar may only be touched from there.
+        reported = -1
+        while any(t.is_alive() for t in threads):
+            threads[0].join(timeout=0.2)
+            with lock:
+                total_done = sum(done)
+            if progress is not None and total_done != reported:
+                reported = total_done
+                progress(total_done, frames_estimate)
+        for t in threads:
+            t.join()
+        for p in procs:
+            p.wait()
+            if p.returncode != 0:
+                lines = [ln for ln in p.stderr.read().strip().splitlines() if ln.startswith("error:")]
+                error = lines[-1][7:] if lines else f"worker exit code {p.returncode}"
+            p.stderr.close()
+        if error is None:
+            parts = []
+            for out in outs:
+                with np.load(out, allow_pickle=False) as z:
+                    parts.append((z["xyz"], z["visibility"], z["timestamps_s"]))
+    if error is not None:
+        raise PoseError(f"{Path(path).name}: pose extraction failed ({error})")
+    xyz = np.concatenate([parts[0][0], parts[1][0]])
+    vis = np.concatenate([parts[0][1], parts[1][1]])
+    ts = np.concatenate([parts[0][2], parts[1][2]])
+    if len(ts) == 0:
+        raise PoseError(f"{Path(path).name}: expected at least one frame, got none")
+    if progress is not None:
+        progress(len(ts), len(ts))
+    ts = ts - ts[0]
+    return PoseSequence(
+        xyz=xyz, visibility=vis, timestamps_s=_monotonic(ts, fps), fps=fps, frame_size=frame_size,
+        meta={"model": MediaPipeEstimator.name, "workers": 2, **(meta or {})},
+    )

@@ -11,6 +11,7 @@ class VideoSettings:
     max_side_px: int = 640  # decode size for the pose model (it works on ~256 px crops)
     max_bytes: int = 500_000_000  # upload limit, bytes
     max_duration_s: float = 600.0  # longest clip analysed, seconds
+    pose_workers: int = 2  # processes running the pose model on halves of a long clip (2-core target)
 
 
 @dataclass(frozen=True)

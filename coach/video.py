@@ -203,7 +203,9 @@ def probe(path: str | Path, *, max_bytes: int | None = None, max_duration_s: flo
         container.close()
 
 
-def iter_frames(path: str | Path, *, max_side: int | None = None) -> Iterator[tuple[float, np.ndarray]]:
+def iter_frames(
+    path: str | Path, *, max_side: int | None = None, frame_range: tuple[int, int | None] | None = None
+) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (time_s, rgb) for each upright frame: rgb is (H, W, 3) uint8, C-contiguous.
 
     time_s: seconds from the first frame, from each frame's pts; strictly increasing. A frame
@@ -213,6 +215,8 @@ def iter_frames(path: str | Path, *, max_side: int | None = None) -> Iterator[tu
     (pose models work on ~256 px inputs, so decoding 4K at full size only costs time).
     Raises VideoError when nothing decodes; a file that breaks part-way (truncated) yields the
     frames before the break and logs a warning.
+    frame_range: (start, stop) frame indices to yield (stop None = to the end); frames before start
+    are decoded for their timing but not converted, so a worker can take the second half cheaply.
     """
     import av
 
@@ -260,6 +264,12 @@ def iter_frames(path: str | Path, *, max_side: int | None = None) -> Iterator[tu
             if prev is not None and t <= prev:
                 t = expected
                 repaired += 1
+            if frame_range is not None and n < frame_range[0]:
+                prev = t
+                n += 1
+                continue
+            if frame_range is not None and frame_range[1] is not None and n >= frame_range[1]:
+                break
             if size == (frame.width, frame.height):
                 img = frame.to_ndarray(format="rgb24")
             else:
@@ -274,7 +284,8 @@ def iter_frames(path: str | Path, *, max_side: int | None = None) -> Iterator[tu
         # Frame counts over-report for some files (up to 25% here), durations do not: a decoded
         # span well short of the stated duration means the file ends early (truncated upload).
         duration = _duration_s(container, stream)
-        if duration and prev + period < 0.9 * duration - period:
+        whole = frame_range is None or frame_range[1] is None
+        if duration and whole and prev + period < 0.9 * duration - period:
             log.warning(
                 "%s: expected %.2f s of frames, got %.2f s (%d frames); the file may be truncated",
                 path.name, duration, prev + period, n,

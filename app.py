@@ -1,0 +1,45 @@
+"""Form Coach dashboard: `streamlit run app.py`.
+
+The entry file is a router: page config, logging, session defaults and `st.navigation`. Pages
+are thin (widgets -> one coach call -> render); everything heavy lives in coach/.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import streamlit as st
+
+# MediaPipe's C++ logging is noise on the console (the entry point, not the library, decides that)
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _setup_logging() -> None:
+    """coach.* logs go to the server console once (Streamlit reruns this file on every interaction)."""
+    logger = logging.getLogger("coach")
+    if not any(getattr(h, "_form_coach", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._form_coach = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+# key -> factory of its initial value (a fresh object per session)
+SESSION_DEFAULTS = {
+    "analyses": dict,  # "<content hash>:<reference id or auto>" -> {"bundle", "video"}: no re-run on rerender
+}
+
+_setup_logging()
+st.set_page_config(page_title="Form Coach", page_icon=":material/fitness_center:", layout="wide")
+for _key, _factory in SESSION_DEFAULTS.items():
+    if _key not in st.session_state:
+        st.session_state[_key] = _factory()
+
+pages = [
+    st.Page("pages/analyze.py", title="Analyze", icon=":material/analytics:", default=True),
+    st.Page("pages/references.py", title="References", icon=":material/video_library:"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,54 @@
+"""One half of a video through MediaPipe, in its own interpreter (see pose.extract_video_parallel).
+
+python -m coach.pose_worker VIDEO MAX_SIDE START STOP FRAME_WIDTH OUT.npz
+Prints "progress N" lines; writes xyz, visibility, timestamps_s to OUT.npz; on failure prints
+"error: ..." on stderr and exits 1."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+
+def main(argv: list[str]) -> int:
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    from coach.pose import MediaPipeEstimator
+    from coach.schema import N_LANDMARKS
+    from coach.video import iter_frames
+
+    path, max_side, start, stop, width, out = argv
+    stop_i = None if int(stop) < 0 else int(stop)
+    try:
+        est = MediaPipeEstimator()
+        xyzs, viss, times = [], [], []
+        for i, (t, rgb) in enumerate(iter_frames(path, max_side=int(max_side), frame_range=(int(start), stop_i))):
+            res = est.process(rgb)
+            if res is None:
+                xyzs.append(np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32))
+                viss.append(np.zeros(N_LANDMARKS, dtype=np.float32))
+            else:
+                xyzs.append((res[0] * (float(width) / rgb.shape[1])).astype(np.float32))
+                viss.append(res[1].astype(np.float32))
+            times.append(t)
+            if i % 10 == 9:
+                print(f"progress {i + 1}", flush=True)
+        est.close()
+        tmp = out + ".part.npz"
+        np.savez(
+            tmp,
+            xyz=np.stack(xyzs) if xyzs else np.zeros((0, N_LANDMARKS, 3), np.float32),
+            visibility=np.stack(viss) if viss else np.zeros((0, N_LANDMARKS), np.float32),
+            timestamps_s=np.asarray(times, dtype=np.float64),
+        )
+        os.replace(tmp, out)
+        print(f"progress {len(times)}", flush=True)
+    except Exception as exc:  # the parent turns this into a one-line PoseError
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

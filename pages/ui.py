@@ -1,0 +1,175 @@
+"""Streamlit pieces shared by the pages: cached resources, error display, progress, and the results
+section (rendered from a results bundle, so it needs no pose model)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import streamlit as st
+
+from coach import charts
+from coach import results as R
+from coach.errors import CoachError
+from coach.references import ReferenceLibrary, data_home
+
+log = logging.getLogger("coach.ui")
+T = TypeVar("T")
+
+
+@st.cache_resource
+def _library(home: str) -> ReferenceLibrary:
+    return ReferenceLibrary(user_dir=Path(home) / "references")
+
+
+def library() -> ReferenceLibrary:
+    """One library per data folder and server process (thread-safe: it reads files and re-lists
+    its folders on each call)."""
+    return _library(str(data_home()))
+
+
+def workdir() -> Path:
+    """This session's scratch folder (uploads, annotated videos)."""
+    path = st.session_state.get("workdir")
+    if not path or not Path(path).is_dir():
+        path = tempfile.mkdtemp(prefix="form-coach-")
+        st.session_state["workdir"] = path
+    return Path(path)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def run_safely(what: str, fn: Callable[[], T]) -> T | None:
+    """Run fn; show a CoachError/ValueError as its one-line message, anything else as a short
+    message with the traceback logged (never shown). Returns None after an error."""
+    try:
+        return fn()
+    except (CoachError, ValueError) as exc:
+        st.error(str(exc), icon=":material/error:")
+    except Exception:
+        log.exception("unexpected error while %s", what)
+        st.error(f"Something went wrong while {what}. The details are in the server log.", icon=":material/error:")
+    return None
+
+
+class ProgressBar:
+    """A st.progress bar fed by the engine's progress(stage, done, total)."""
+
+    def __init__(self, text: str = "Starting…") -> None:
+        self._bar = st.progress(0.0, text=text)
+        self.callback = R.ProgressText(lambda frac, txt: self._bar.progress(frac, text=txt))
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        self.callback(stage, done, total)
+
+    def close(self) -> None:
+        self._bar.empty()
+
+
+# --- the results section ---------------------------------------------------------------------------
+
+
+def _fmt(v, spec: str = ".0f", none: str = "–") -> str:
+    return none if v is None else format(v, spec)
+
+
+def render_summary(bundle: dict) -> None:
+    s = bundle["summary"]
+    st.subheader(f"{s['exercise_label']} compared with “{s['reference_name']}”")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Score", f"{_fmt(s['score'])} / 100", help=f"0-100; {s.get('score_formula', '')}")
+    c2.metric("Verdict", R.verdict_label(s["verdict"]),
+              help=f"pass at a score of {_fmt(s.get('pass_threshold'))} or more")
+    partial = f" (+{s['partial_reps']} partial)" if s.get("partial_reps") else ""
+    c3.metric("Reps", f"{s['reps']}", help=f"complete repetitions counted{partial}")
+    c4.metric("Similarity", _fmt(s.get("similarity_mean"), ".2f"), help="mean weighted cosine similarity, 0-1")
+    conf = s.get("confidence")
+    bits = [
+        f"verdict confidence **{_fmt(None if conf is None else 100 * conf)}%**",
+        f"exercise **{s['exercise_label']}** ({_fmt(100 * s['exercise_confidence'])}% sure)",
+        f"view **{s['view']}** ({_fmt(100 * s['view_confidence'])}% sure)",
+        f"reference `{s['reference']}` ({s['reference_view']} view)",
+        f"{s['duration_s']:.1f} s at {s['fps']:.0f} fps",
+    ]
+    st.caption(" · ".join(bits))
+
+
+def render_feedback(bundle: dict) -> None:
+    s = bundle["summary"]
+    warnings = s.get("warnings", [])
+    if warnings:
+        st.warning("**About the recording** — these make the numbers less certain:\n"
+                   + "\n".join(f"- {w}" for w in warnings), icon=":material/videocam:")
+    st.markdown("#### What to work on")
+    cues = s.get("cues", [])
+    if cues:
+        st.markdown("\n".join(f"{i}. {c}" for i, c in enumerate(cues, 1)))
+    else:
+        st.success("No clear deviation from the reference — keep it up.", icon=":material/check_circle:")
+
+
+def render_charts(bundle: dict) -> None:
+    st.altair_chart(charts.similarity_chart(bundle), width="stretch")
+    st.altair_chart(charts.angles_chart(bundle), width="content")
+    left, right = st.columns(2)
+    with left:
+        st.altair_chart(charts.dtw_bars(bundle), width="stretch")
+    with right:
+        st.altair_chart(charts.tempo_chart(bundle), width="content")
+        st.altair_chart(charts.proportions_chart(bundle), width="stretch")
+    if bundle["exercise"]["id"] == "squat":
+        st.altair_chart(charts.moment_arm_chart(bundle), width="stretch")
+
+
+def render_results(bundle: dict, *, video_path: str | Path | None = None, key: str = "results") -> None:
+    """The whole results section, from a bundle (and the annotated video when there is one)."""
+    render_summary(bundle)
+    render_feedback(bundle)
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown("#### Body map")
+        st.image(R.body_map_image(bundle), caption=R.body_map_caption(bundle), width=300)
+    with right:
+        st.markdown("#### Score per rep")
+        table = R.rep_table(bundle)
+        if table.empty:
+            st.info("No complete repetition was found, so there is no per-rep score.")
+        else:
+            st.dataframe(
+                table, hide_index=True, width="stretch",
+                column_config={"Score": st.column_config.ProgressColumn("Score", min_value=0, max_value=100, format="%.0f")},
+            )
+    st.markdown("#### Charts")
+    render_charts(bundle)
+    if video_path is not None and Path(video_path).is_file():
+        st.markdown("#### Annotated video")
+        vid, text = st.columns([3, 2])
+        vid.video(str(video_path), format="video/mp4")
+        text.markdown(
+            "- **Your skeleton**: joints coloured by deviation from the reference (green within tolerance, "
+            "amber up to 2×, red beyond, grey not judged).\n"
+            "- **Light-blue ghost**: the reference, scaled to your limb lengths and aligned in time.\n"
+            "- **Top line**: exercise, current rep, similarity and the overall score."
+        )
+    st.markdown("#### Downloads")
+    render_downloads(bundle, video_path=video_path, key=key)
+
+
+def render_downloads(bundle: dict, *, video_path: str | Path | None, key: str) -> None:
+    stem = Path(bundle["summary"].get("source") or "analysis").stem or "analysis"
+    c1, c2, c3, c4 = st.columns(4)
+    c1.download_button("Results (JSON)", R.bundle_bytes(bundle), file_name=f"{stem}-results.json",
+                       mime="application/json", key=f"{key}-json", icon=":material/download:", on_click="ignore")
+    c2.download_button("Per-rep table (CSV)", R.reps_csv(bundle).encode(), file_name=f"{stem}-reps.csv",
+                       mime="text/csv", key=f"{key}-csv", icon=":material/download:", on_click="ignore")
+    c3.download_button("Time series (CSV)", R.timeseries_csv(bundle).encode(), file_name=f"{stem}-timeseries.csv",
+                       mime="text/csv", key=f"{key}-ts", icon=":material/download:", on_click="ignore")
+    if video_path is not None and Path(video_path).is_file():
+        c4.download_button("Annotated video (MP4)", Path(video_path).read_bytes(), file_name=f"{stem}-annotated.mp4",
+                           mime="video/mp4", key=f"{key}-mp4", icon=":material/download:", on_click="ignore")

@@ -1,0 +1,208 @@
+"""bench/accuracy.py: the statistics on hand-checkable cases, then the whole harness as a
+subprocess on a tiny manifest written in tmp_path (real short clips from ../shared/data reached by
+relative paths, one text file posing as a video, two pose-trainer files and two Penn Action clips
+copied into tmp_path/.../keypoints/)."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, shared_path
+
+
+def _load_bench(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+acc = _load_bench("accuracy")
+
+
+@pytest.mark.parametrize(
+    ("pos", "neg", "expected"),
+    [
+        ([3, 4], [1, 2], 1.0),  # perfectly separated
+        ([1, 2], [3, 4], 0.0),  # perfectly reversed
+        ([1, 2], [1, 2], 0.5),  # identical: 2 ties of 4 pairs + 1 win + 1 loss
+        ([2], [1, 2, 3], 0.5),  # one win, one tie, one loss
+        ([1, float("nan")], [0], 1.0),  # NaN scores are dropped
+    ],
+)
+def test_auc_is_the_mann_whitney_statistic_with_ties_as_half(pos, neg, expected):
+    assert acc.auc(pos, neg) == pytest.approx(expected)
+
+
+def test_auc_is_undefined_without_both_classes():
+    assert acc.auc([1.0], []) is None
+    assert acc.auc([], [1.0]) is None
+
+
+def test_rep_figures_on_known_counts():
+    # (pred, true): exact, off by one, off by two on a 2-rep clip, a false rep on a 0-rep clip
+    f = acc.rep_figures([(5, 5), (4, 5), (4, 2), (1, 0)])
+    assert f["mae"] == pytest.approx((0 + 0.2 + 1.0 + 1.0) / 4, abs=1e-4)
+    assert f["obo"] == pytest.approx(3 / 4, abs=1e-4)
+    assert f["exact"] == pytest.approx(1 / 4, abs=1e-4)
+    assert f["obo_2plus"] == pytest.approx(2 / 3, abs=1e-4)  # the 0-rep clip is not in the 2+ group
+    assert f["clips"] == 4
+    assert acc.rep_figures([])["mae"] is None
+
+
+def test_manifest_without_the_required_columns_is_refused(tmp_path):
+    p = tmp_path / "m.csv"
+    p.write_text("file,exercise\nx.mp4,squat\n")
+    with pytest.raises(SystemExit, match="missing"):
+        acc.read_manifest(p)
+
+
+# --- the harness end to end ----------------------------------------------------------------
+
+CLIPS = [
+    # (path under ../shared/data, why it is here)
+    "videos/pose-estimation-jintao/pose_gif/Squat.mp4",  # defined exercise, 1 rep, front view
+    "videos/compubox-shangar21/cross_hook.mp4",  # punch: no definition -> generic counter
+    "videos/deadlift-visual-analyzer/Dataset_small/Good/000002.mp4",  # form: correct
+    "videos/deadlift-visual-analyzer/Dataset_small/Bad/000001.mp4",  # form: incorrect
+]
+POSE_TRAINER = ["shoulderpress/shoulderpressgood13.npy", "shoulderpress/shoulderpressbad10.npy"]
+PENN = ["0345.mat", "0347.mat"]  # bench_press rows (not an exercise we recognise) are skipped
+
+
+def _write_manifest(tmp_path: Path, shared: Path) -> Path:
+    with open(shared / "manifest.csv", newline="") as fh:
+        reader = csv.DictReader(fh)
+        fields = reader.fieldnames
+        rows = {r["path"]: r for r in reader}
+    folder = tmp_path / "bench_manifest"
+    folder.mkdir()
+    out = []
+    for rel in CLIPS:
+        row = dict(rows[rel])
+        row["path"] = os.path.relpath(shared / rel, folder)  # relative to the manifest's folder
+        out.append(row)
+    (folder / "not_a_video.mp4").write_text("this is text, not a video\n")
+    bad = dict.fromkeys(fields, "")
+    bad.update(path="not_a_video.mp4", exercise="squat", view="side", reps="3")
+    out.append(bad)
+    missing = dict(bad, path="nowhere/missing.mp4")
+    out.append(missing)
+    with open(folder / "manifest.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        w.writerows(out)
+    # keypoint-only data in the same layout, copied (never into the repository)
+    for rel in POSE_TRAINER:
+        dst = folder / "keypoints" / "pose-trainer" / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shared / "keypoints" / "pose-trainer" / rel, dst)
+    penn_src = shared / "keypoints" / "penn-action"
+    penn = folder / "keypoints" / "penn-action"
+    (penn / "labels").mkdir(parents=True)
+    with open(penn_src / "index.csv", newline="") as fh:
+        reader = csv.DictReader(fh)
+        idx_fields = reader.fieldnames
+        index = list(reader)
+    keep = [r for r in index if r["action"] == "squat"][:2] + [r for r in index if r["file"] in PENN]
+    with open(penn / "index.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=idx_fields)
+        w.writeheader()
+        w.writerows(keep)
+    for r in keep:
+        shutil.copy(penn_src / "labels" / r["file"], penn / "labels" / r["file"])
+    return folder / "manifest.csv"
+
+
+@pytest.fixture(scope="module")
+def harness_run(tmp_path_factory):
+    shared = shared_path("manifest.csv").parent
+    for rel in CLIPS:
+        shared_path(rel)
+    shared_path("keypoints/penn-action/index.csv")
+    tmp_path = tmp_path_factory.mktemp("bench")
+    manifest = _write_manifest(tmp_path, shared)
+    home = tmp_path / "home"
+    out_json, out_md = tmp_path / "acc.json", tmp_path / "report.md"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "accuracy.py"), "--manifest", str(manifest), "--json", str(out_json),
+         "--out", str(out_md), "--cache-dir", str(home)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False,
+    )
+    return proc, manifest, home, out_json, out_md
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_harness_exits_0_and_writes_the_documented_figures(harness_run):
+    proc, _m, _h, out_json, out_md = harness_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(out_json.read_text())
+    assert set(data["reps"]) >= {"mae", "obo", "exact", "obo_2plus", "clips"}
+    assert set(data["form"]) >= {"auc", "accuracy", "clips"}
+    assert set(data["recognition"]) >= {"accuracy", "clips"}
+    assert {"pose-trainer", "penn-action"} <= set(data["keypoints"])
+    assert data["reps"]["clips"] == len(CLIPS)
+    assert data["form"]["clips"] == 2  # one correct and one incorrect deadlift
+    assert data["form"]["auc"] in (0.0, 0.5, 1.0)
+    assert "| clip |" in out_md.read_text() and "| clip |" in proc.stdout
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_bad_rows_are_reported_as_errors_not_crashes(harness_run):
+    proc, _m, _h, out_json, _md = harness_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(out_json.read_text())
+    assert data["errors"] == 2
+    bad = {e["path"]: e["error"] for e in data["error_rows"]}
+    assert "not_a_video.mp4" in bad and "nowhere/missing.mp4" in bad
+    assert "not found" in bad["nowhere/missing.mp4"]
+    assert "## Errors: 2" in proc.stdout
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_rep_counts_match_the_engines_own_count(harness_run, monkeypatch):
+    from coach.analysis import count_exercise_reps, extract_video_poses
+    from coach.clean import clean_poses
+    from coach.exercises import EXERCISES
+    from coach.settings import DEFAULT_SETTINGS
+
+    proc, manifest, home, out_json, _md = harness_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    monkeypatch.setenv("FORM_COACH_HOME", str(home))  # the run's cache: no pose model needed here
+    clips = {c["path"]: c for c in json.loads(out_json.read_text())["clips"]}
+    for row in csv.DictReader(open(manifest, newline="")):
+        if row["path"] not in clips or clips[row["path"]]["error"]:
+            continue
+        seq, _info, t = extract_video_poses(manifest.parent / row["path"], use_cache=True)
+        assert t["pose"] == 0.0  # served from the harness's cache
+        ex = EXERCISES.get(row["exercise"])
+        res = count_exercise_reps(clean_poses(seq, DEFAULT_SETTINGS.clean).poses, ex, DEFAULT_SETTINGS)
+        got = clips[row["path"]]
+        assert got["pred_reps"] == res.count, row["path"]
+        assert got["rep_counter"] == ("exercise" if ex else "generic")
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_keypoint_datasets_next_to_the_manifest_are_measured(harness_run):
+    proc, _m, _h, out_json, _md = harness_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    kp = json.loads(out_json.read_text())["keypoints"]
+    pt = kp["pose-trainer"]
+    assert pt["clips"] == 2 and not pt["errors"], pt
+    assert pt["per_exercise"]["shoulder_press"]["clips"] == 2  # both scored: AUC defined
+    assert pt["auc"] in (0.0, 0.5, 1.0)
+    penn = kp["penn-action"]
+    assert penn["recognition"]["clips"] == 2 and not penn["errors"], penn  # the squats; bench press skipped
