@@ -39,6 +39,13 @@ def clip_features(xy: np.ndarray) -> np.ndarray:
     feats += list(_pct(hp[:, 1] - wr[:, 1], (10, 90)) / 1.0)
     ank = np.abs(xy[:, L.LEFT_ANKLE, 0] - xy[:, L.RIGHT_ANKLE, 0])
     feats += list(_pct(ank, (10, 90)) / 0.5)
+    # a lunge drops the back knee below the front one; a squat keeps the knees level
+    knee_dy = np.abs(xy[:, L.LEFT_KNEE, 1] - xy[:, L.RIGHT_KNEE, 1])
+    feats += list(_pct(knee_dy, (50, 90)) / 0.5)
+    # what moves in the image (torso lengths): a pull-up lifts the hips under still hands, a
+    # press lifts the hands over still hips, a squat lifts both, a curl neither
+    for series in (hp[:, 1], sh[:, 1], wr[:, 1]):
+        feats.append(float(np.subtract(*_pct(series, (95, 5)))) / 0.5)
     # what moves: each exercise's main-signal amplitude relative to the largest one, so
     # exercises that share a posture (overhead squat vs press) differ by their motion
     amps = np.array([np.subtract(*_pct(ex.signal(xy), (95, 5))) for ex in EXERCISES.values()])

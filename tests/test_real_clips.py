@@ -68,6 +68,17 @@ def test_rep_count_matches_ground_truth(home, rel):
     assert 0 <= a.score <= 100
 
 
+@pytest.mark.parametrize("rel", REP_CLIPS)
+def test_exercise_is_recognised_without_being_told(home, rel):
+    row = _manifest()[rel]
+    a = _analyze(rel)  # poses come from the module's cache: no second pose-model pass
+    ranking = dict(a.recognition.ranking)
+    print(f"{rel}: recognised {a.exercise.id} ({a.recognition.confidence:.2f}), truth {row['exercise']}")
+    assert a.exercise.id == row["exercise"]
+    assert 0.0 < a.recognition.confidence <= 1.0
+    assert ranking[row["exercise"]] == min(ranking.values())
+
+
 def test_walking_counts_no_reps(home):
     from coach.analysis import count_exercise_reps, extract_video_poses
     from coach.clean import clean_poses
