@@ -92,6 +92,12 @@ def cmd_analyze(args) -> int:
 
         write_annotated_video(analysis, Path(args.video), video_path=path if info else None, progress=vp)
         out["annotated_video"] = str(args.video)
+    if args.html:
+        from coach.report import write_html_report
+        from coach.results import analysis_to_bundle
+
+        write_html_report(analysis_to_bundle(analysis, pass_threshold=settings.compare.pass_threshold), Path(args.html))
+        out["html_report"] = str(args.html)
     text = json.dumps(out, indent=2, allow_nan=False)
     if args.json:
         _write_atomic(Path(args.json), text.encode("utf-8"))
@@ -206,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--exercise", help="skip recognition: the exercise performed")
     a.add_argument("--json", help="write the results as JSON to this file")
     a.add_argument("--video", help="write an annotated H.264 video to this .mp4")
+    a.add_argument("--html", help="write a self-contained HTML report (opens offline) to this file")
     a.add_argument("--print", action="store_true", help="print the summary even with --json")
     a.add_argument("--print-json", action="store_true", help="print JSON instead of the summary")
     a.set_defaults(func=cmd_analyze)

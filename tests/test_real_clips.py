@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -114,10 +115,11 @@ def test_rotated_phone_video_is_upright(home):
 
 def test_cli_end_to_end_with_annotated_video(home, tmp_path):
     clip = shared_path("videos/formfit-jrplatin/squat.mp4")
-    out, vid = tmp_path / "r.json", tmp_path / "a.mp4"
+    out, vid, html = tmp_path / "r.json", tmp_path / "a.mp4", tmp_path / "r.html"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [sys.executable, "-m", "coach", "-q", "analyze", str(clip), "--json", str(out), "--video", str(vid)],
+        [sys.executable, "-m", "coach", "-q", "analyze", str(clip), "--json", str(out), "--video", str(vid),
+         "--html", str(html)],
         check=False, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
@@ -132,3 +134,6 @@ def test_cli_end_to_end_with_annotated_video(home, tmp_path):
         s = c.streams.video[0]
         assert s.codec_context.name == "h264"
         assert sum(1 for _ in c.decode(s)) == d["frames"]
+    page = html.read_text(encoding="utf-8")
+    assert f"{d['score']:.0f}" in page and "<svg" in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", page)  # opens offline
