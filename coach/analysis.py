@@ -67,6 +67,20 @@ class Analysis:
     def score(self) -> float:
         return self.comparison.score
 
+    @property
+    def confidence(self) -> float:
+        """0-1 trust in the verdict: the share of key joints judged (and whether reps were found),
+        lowered when the reference is filmed from another view, the exercise was a guess, or the
+        body was often out of frame."""
+        c = self.comparison.confidence
+        if self.reference.view != self.view.view and self.view.view in ("front", "side"):
+            c *= 0.6
+        if self.recognition is not None:
+            c *= 0.5 + 0.5 * self.recognition.confidence
+        if any("out of frame" in w or "outside the frame" in w for w in self.warnings):
+            c *= 0.8
+        return round(float(c), 2)
+
     def to_dict(self) -> dict:
         comp = self.comparison
         rom = {}
@@ -116,7 +130,7 @@ class Analysis:
             "rep_details": rep_details,
             "score": _f(comp.score),
             "verdict": comp.verdict,
-            "confidence": comp.confidence,
+            "confidence": self.confidence,
             "score_formula": "100*exp(-E/4), E = 0.7*mean(angle dev/tol)^2 + 0.3*mean(position dev/tol)^2 per rep; mean over reps",
             "pass_threshold": None,  # filled by the caller with the settings used
             "deviations": {

@@ -239,8 +239,10 @@ def angles_frame(bundle: Mapping, *, names: list[str] | None = None) -> pd.DataF
         tol = float(s["tolerance_deg"].get(n) or np.nan)
         for who, v in ((YOU, ua), (REFERENCE, ra)):
             df = pd.DataFrame({"time_s": t, "angle": label(n), "angle_id": n, "who": who, "deg": v})
-            df["lo"] = ra - tol if who == REFERENCE else np.nan
-            df["hi"] = ra + tol if who == REFERENCE else np.nan
+            # the band stays inside what the angle can be (joint angles 0-180°, lean -90..90°)
+            lo_max, hi_max = (-90.0, 90.0) if n == "trunk_lean" else (0.0, 180.0)
+            df["lo"] = np.clip(ra - tol, lo_max, hi_max) if who == REFERENCE else np.nan
+            df["hi"] = np.clip(ra + tol, lo_max, hi_max) if who == REFERENCE else np.nan
             parts.append(df)
     if not parts:
         return pd.DataFrame(columns=["time_s", "angle", "angle_id", "who", "deg", "lo", "hi"])
