@@ -40,6 +40,7 @@ for _key, _factory in SESSION_DEFAULTS.items():
 
 pages = [
     st.Page("pages/analyze.py", title="Analyze", icon=":material/analytics:", default=True),
+    st.Page("pages/live.py", title="Live coach", icon=":material/videocam:", url_path="live"),
     st.Page("pages/references.py", title="References", icon=":material/video_library:"),
 ]
 st.navigation(pages).run()

@@ -10,6 +10,8 @@ from coach.references import REFERENCE_VIEWS
 from coach.settings import DEFAULT_SETTINGS
 from pages import ui
 
+ui.route_through_app()
+
 LIMITS = DEFAULT_SETTINGS.video
 VIDEO_TYPES = ["mp4", "mov", "webm", "avi"]
 KEYPOINT_TYPES = ["npz", "csv", "zip", "npy"]

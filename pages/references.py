@@ -14,6 +14,8 @@ from coach.exercises import EXERCISES
 from coach.references import REFERENCE_VIEWS
 from pages import ui
 
+ui.route_through_app()
+
 st.title("Reference library")
 st.caption("The performers you are compared with. Built-in references are procedural models (read-only); "
            "add your own from a clip of a coach or of your best set.")

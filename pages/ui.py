@@ -26,6 +26,22 @@ def _library(home: str) -> ReferenceLibrary:
     return ReferenceLibrary(user_dir=Path(home) / "references")
 
 
+def route_through_app() -> None:
+    """Send a page opened straight by its URL through app.py's router.
+
+    Streamlit sees the pages/ folder at start-up and, until some session has run app.py's
+    st.navigation, serves /live or /references (or a shared ?result= link) as bare scripts with an
+    automatic sidebar. Switching that legacy mode off and rerunning runs app.py for the page."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # AppTest's stand-in runtime (a mock) resets the flag on every run and routes pages itself
+    real_server = Runtime.exists() and type(Runtime.instance()) is Runtime
+    if real_server and PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def library() -> ReferenceLibrary:
     """One library per data folder and server process (thread-safe: it reads files and re-lists
     its folders on each call)."""
