@@ -38,9 +38,16 @@ for _key, _factory in SESSION_DEFAULTS.items():
     if _key not in st.session_state:
         st.session_state[_key] = _factory()
 
-pages = [
-    st.Page("pages/analyze.py", title="Analyze", icon=":material/analytics:", default=True),
-    st.Page("pages/live.py", title="Live coach", icon=":material/videocam:", url_path="live"),
-    st.Page("pages/references.py", title="References", icon=":material/video_library:"),
-]
-st.navigation(pages).run()
+RESULT_PAGE = st.Page("pages/result.py", title="Shared result", icon=":material/share:", url_path="result")
+
+if "result" in st.query_params:
+    # a shared link shows that one result and nothing else: no other page, no sidebar
+    st.navigation([RESULT_PAGE], position="hidden").run()
+else:
+    pages = [
+        st.Page("pages/analyze.py", title="Analyze", icon=":material/analytics:", default=True),
+        st.Page("pages/live.py", title="Live coach", icon=":material/videocam:", url_path="live"),
+        st.Page("pages/progress.py", title="Progress", icon=":material/trending_up:", url_path="progress"),
+        st.Page("pages/references.py", title="References", icon=":material/video_library:"),
+    ]
+    st.navigation(pages).run()

@@ -425,6 +425,14 @@ class HistoryStore:
         return rec, self._bundle_of(row[-1], rec.id)
 
 
+    def shared_poses(self, token: str) -> PoseSequence | None:
+        """The keypoints of the session a live share token opens (None when not kept)."""
+        rec, _bundle = self.resolve_share(token)
+        with self.engine.connect() as conn:
+            blob = conn.execute(sa.select(SESSIONS.c.keypoints).where(SESSIONS.c.id == rec.id)).scalar()
+        return None if blob is None else PoseSequence.from_npz_bytes(bytes(blob), name=f"session {rec.id} keypoints")
+
+
 _RECORD_COLS = (
     SESSIONS.c.id, SESSIONS.c.workspace_id, SESSIONS.c.performed_on, SESSIONS.c.saved_at, SESSIONS.c.source,
     SESSIONS.c.exercise, SESSIONS.c.reference, SESSIONS.c.score, SESSIONS.c.verdict, SESSIONS.c.reps,

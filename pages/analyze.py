@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from coach import results as R
 from coach.exercises import EXERCISES
 from coach.references import REFERENCE_VIEWS
 from coach.settings import DEFAULT_SETTINGS
-from pages import ui
+from pages import history_ui, ui
 
 ui.route_through_app()
 
@@ -52,8 +54,10 @@ if entry is None:
     folder = ui.workdir() / digest[:16]
     bar = ui.ProgressBar(f"Reading {upload.name}…")
 
+    saved: dict[str, Path] = {}
+
     def _analyse() -> R.UploadResult:
-        path = R.save_upload(data, upload.name, folder)
+        path = saved["path"] = R.save_upload(data, upload.name, folder)
         return R.run_upload_analysis(
             path, library=lib, reference_id=ref_id,
             annotated_path=folder / f"annotated-{ref_id or 'auto'}.mp4", progress=bar,
@@ -63,7 +67,12 @@ if entry is None:
     bar.close()
     if result is None:
         st.stop()
-    entry = {"bundle": result.bundle, "video": str(result.annotated_video) if result.annotated_video else None}
+    info = result.analysis.video
+    entry = {
+        "bundle": result.bundle, "video": str(result.annotated_video) if result.annotated_video else None,
+        "poses": result.analysis.poses, "source": str(saved["path"]) if result.kind == "video" else None,
+        "performed": info.created.date() if info is not None and info.created is not None else None,
+    }
     cache[f"{digest}:{ref_id or 'auto'}"] = entry
     cache[f"{digest}:{result.bundle['summary']['reference']}"] = entry
 
@@ -108,3 +117,5 @@ with st.container(border=True):
                   type="primary", key="an_use_ref")
 
 ui.render_results(bundle, video_path=entry["video"], key="an")
+history_ui.render_save_and_share(bundle, entry["poses"], source_path=entry["source"],
+                                 performed_default=entry["performed"], key=f"an-{digest[:12]}-{summary['reference']}")

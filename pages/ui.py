@@ -177,9 +177,22 @@ def render_results(bundle: dict, *, video_path: str | Path | None = None, key: s
     render_downloads(bundle, video_path=video_path, key=key)
 
 
+@st.cache_data(show_spinner="Building the report…", max_entries=16)
+def html_report_bytes(bundle_json: bytes) -> bytes:
+    """The self-contained HTML report of a bundle (cached: it takes a second or two)."""
+    from coach.report import html_report
+
+    return html_report(R.bundle_from_json(bundle_json)).encode("utf-8")
+
+
 def render_downloads(bundle: dict, *, video_path: str | Path | None, key: str) -> None:
     stem = Path(bundle["summary"].get("source") or "analysis").stem or "analysis"
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns(5)
+    report = run_safely("building the HTML report", lambda: html_report_bytes(R.bundle_bytes(bundle)))
+    if report:
+        c5.download_button("Report (HTML)", report, file_name=f"{stem}-report.html", mime="text/html",
+                           key=f"{key}-html", icon=":material/download:", on_click="ignore",
+                           help="One file with the charts inside; opens offline in any browser.")
     c1.download_button("Results (JSON)", R.bundle_bytes(bundle), file_name=f"{stem}-results.json",
                        mime="application/json", key=f"{key}-json", icon=":material/download:", on_click="ignore")
     c2.download_button("Per-rep table (CSV)", R.reps_csv(bundle).encode(), file_name=f"{stem}-reps.csv",

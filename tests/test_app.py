@@ -132,7 +132,7 @@ def test_results_section_renders_from_a_precomputed_analysis(analysis, bundle, t
     assert len(at.get("vega_lite_chart")) == 6  # similarity, angles, DTW, tempo, proportions, moment arm
     assert len(at.get("image")) == 1  # body map
     assert len(at.get("video")) == 1
-    assert len(at.get("download_button")) == 4  # JSON, two CSVs, video
+    assert len(at.get("download_button")) == 5  # JSON, two CSVs, HTML report, video
     table = at.dataframe[0].value
     assert list(table["Rep"]) == [r.index for r in analysis.reps.reps]
 
@@ -146,7 +146,7 @@ def test_results_section_without_reps_or_video(bundle):
     assert any("no complete repetition found" in w.value for w in at.warning)
     assert any("No clear deviation" in s.value for s in at.success)
     assert len(at.get("video")) == 0
-    assert len(at.get("download_button")) == 3
+    assert len(at.get("download_button")) == 4  # no video
 
 
 def _errors_script():

@@ -1,6 +1,5 @@
 """The frozen keypoint schema is self-consistent."""
 
-import sys
 
 import numpy as np
 import pytest
@@ -61,15 +60,3 @@ def test_layout_mappings_keep_sides(layout, size):
 def test_unknown_layout_message():
     with pytest.raises(ValueError, match="expected a layout in"):
         mp_to_layout("coco99")
-
-
-def test_importing_the_library_does_not_import_streamlit():
-    import importlib
-
-    for mod in [m for m in sys.modules if m == "coach" or m.startswith("coach.")]:
-        del sys.modules[mod]
-    had = "streamlit" in sys.modules
-    importlib.import_module("coach.analysis")
-    importlib.import_module("coach.cli")
-    if not had:
-        assert "streamlit" not in sys.modules
