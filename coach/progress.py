@@ -15,6 +15,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from coach.charts import TITLE_PX
 from coach.compare import dtw_align
 from coach.kinematics import angle_matrix
 from coach.normalize import body_frame
@@ -34,12 +35,7 @@ ROM_STEP_DEG = 5.0
 TEMPO_STEP_S = 0.25
 DEVIATION_STEP_Z = 0.3  # in tolerances (z): the body-part deviation unit of coach.compare
 
-METRICS = {  # id -> (title, unit, higher is better? None = neither)
-    "score": ("Overall score", "0-100", True),
-    "rom_deg": ("Range of motion", "degrees", True),
-    "rep_s": ("Time per rep", "seconds", None),
-    "similarity": ("Similarity to the reference", "cosine", True),
-}
+PLOT_PX = 200  # plot area of each progress chart (Streamlit's height includes the title)
 
 
 @dataclass(frozen=True)
@@ -155,13 +151,27 @@ def parts_frame(points: Sequence[SessionPoint]) -> pd.DataFrame:
 
 def _line(df: pd.DataFrame, col: str, title: str, unit: str, *, color: str, zero: bool) -> alt.Chart:
     base = alt.Chart(df).encode(
-        x=alt.X("date:T", title="Date performed", axis=alt.Axis(format="%d %b %y", labelAngle=0)),
+        x=alt.X("date:T", title="Date performed", axis=alt.Axis(format="%d %b %y", labelAngle=0, tickCount=6),
+              scale=alt.Scale(padding=16)),
         y=alt.Y(f"{col}:Q", title=unit, scale=alt.Scale(zero=zero)),
         tooltip=[alt.Tooltip("date:T", format="%d %b %Y"), alt.Tooltip(f"{col}:Q", format=".1f", title=title),
                  "reps:Q", "verdict:N", "reference:N"],
     )
     return (base.mark_line(color=color, strokeWidth=2) + base.mark_point(color=color, filled=True, size=70)).properties(
-        title=title, height=220)
+        title=title, height=PLOT_PX + TITLE_PX)
+
+
+def _lines(df: pd.DataFrame, y: str, series: str, legend: str | None, y_title: str, *, title, fmt: str) -> alt.Chart:
+    """Several lines over the date, with points (a layer, as the single-line charts)."""
+    base = alt.Chart(df).encode(
+        x=alt.X("date:T", title="Date performed", axis=alt.Axis(format="%d %b %y", labelAngle=0, tickCount=6),
+                scale=alt.Scale(padding=16)),
+        y=alt.Y(f"{y}:Q", title=y_title),
+        color=alt.Color(f"{series}:N", title=legend, legend=alt.Legend(orient="right")),  # bottom squashes the plot in Streamlit
+        tooltip=[alt.Tooltip("date:T", format="%d %b %Y"), f"{series}:N", alt.Tooltip(f"{y}:Q", format=fmt)],
+    )
+    return alt.layer(base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=60)).properties(
+        title=title, height=PLOT_PX + TITLE_PX + 20)
 
 
 def progress_charts(points: Sequence[SessionPoint]) -> dict[str, alt.Chart]:
@@ -187,20 +197,13 @@ def progress_charts(points: Sequence[SessionPoint]) -> dict[str, alt.Chart]:
                     value_name="seconds").dropna(subset=["seconds"])
     if not tempo.empty:
         tempo["phase"] = tempo["phase"].map({"to_peak_s": "going into the rep", "from_peak_s": "coming back"})
-        charts["tempo"] = alt.Chart(tempo).mark_line(point=True, strokeWidth=2).encode(
-            x=alt.X("date:T", title="Date performed", axis=alt.Axis(format="%d %b %y", labelAngle=0)),
-            y=alt.Y("seconds:Q", title="Seconds per phase (median rep)"),
-            color=alt.Color("phase:N", title=None, legend=alt.Legend(orient="bottom")),
-            tooltip=[alt.Tooltip("date:T", format="%d %b %Y"), "phase:N", alt.Tooltip("seconds:Q", format=".2f")],
-        ).properties(title="Tempo", height=220)
+        charts["tempo"] = _lines(tempo, "seconds", "phase", None, "Seconds",
+                                 title=alt.TitleParams("Tempo", subtitle="seconds per phase of the median rep"), fmt=".2f")
     parts = parts_frame(points)
     if not parts.empty:
-        charts["parts"] = alt.Chart(parts).mark_line(point=True, strokeWidth=2).encode(
-            x=alt.X("date:T", title="Date performed", axis=alt.Axis(format="%d %b %y", labelAngle=0)),
-            y=alt.Y("deviation_z:Q", title="Deviation from the reference (tolerances; lower is better)"),
-            color=alt.Color("part:N", title="Body part", legend=alt.Legend(orient="bottom", columns=4)),
-            tooltip=[alt.Tooltip("date:T", format="%d %b %Y"), "part:N", alt.Tooltip("deviation_z:Q", format=".2f")],
-        ).properties(title="Each body part's deviation", height=240)
+        charts["parts"] = _lines(parts, "deviation_z", "part", "Body part", "Tolerances",
+                                 title=alt.TitleParams("Each body part's deviation",
+                                                       subtitle="from the reference; lower is closer"), fmt=".2f")
     return charts
 
 
@@ -340,10 +343,14 @@ def write_comparison_video(
 
     pair = align_sessions(before, after)
     norm = [body_frame(before.xy), body_frame(after.xy)]
-    # one scale for both panels: torso lengths -> pixels, the body fills ~80% of the panel height
-    extent = [np.nanpercentile(np.abs(n[..., 1]), 98) if np.isfinite(n).any() else 2.0 for n in norm]
-    px_per_torso = 0.4 * panel_px / max(*extent, 1.0)
-    centre = np.array([panel_px / 2, panel_px / 2])
+    # one scale for both panels so a deeper squat looks deeper; each body centred on its own box
+    spans, mids = [], []
+    for n in norm:
+        lo, hi = np.nanmin(n, axis=1), np.nanmax(n, axis=1)  # (T, 2) per-frame box, torso lengths
+        spans.append(np.nanpercentile(hi - lo, 95, axis=0) if np.isfinite(lo).any() else np.array([2.0, 4.0]))
+        mids.append(np.nanmedian((hi + lo) / 2, axis=0) if np.isfinite(lo).any() else np.zeros(2))
+    px_per_torso = 0.85 * panel_px / max(float(np.max(spans)), 1.0)
+    offsets = [np.array([panel_px / 2, panel_px / 2]) - m * px_per_torso for m in mids]
     n_out = len(pair.before_idx)
     with H264Writer(out_path, before.fps) as writer:
         for k in range(n_out):
@@ -351,7 +358,7 @@ def write_comparison_video(
             for side, idx in ((0, pair.before_idx[k]), (1, pair.after_idx[k])):
                 img = np.empty((panel_px, panel_px, 3), dtype=np.uint8)
                 img[:] = DARK_CANVAS
-                draw_skeleton(img, norm[side][idx] * px_per_torso + centre)
+                draw_skeleton(img, norm[side][idx] * px_per_torso + offsets[side])
                 draw_caption(img, labels[side])
                 panels.append(img)
             gap = np.full((panel_px, 4, 3), 255, dtype=np.uint8)

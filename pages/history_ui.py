@@ -101,7 +101,8 @@ def share_url(token: str) -> str:
         for suffix in ("/live", "/references", "/progress", "/result"):
             if base.endswith(suffix):
                 base = base[: -len(suffix)]
-    return f"{base}/result?result={token}"
+    # the app's root: a ?result= link is routed to the Result page alone (see app.py)
+    return f"{base}/?result={token}"
 
 
 def render_save_and_share(

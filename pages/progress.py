@@ -91,7 +91,8 @@ def _import_section() -> None:
     st.rerun()
 
 
-with st.expander("Add past sessions", expanded=not store.list_sessions(ws), icon=":material/upload:"):
+with st.container(border=True):
+    st.markdown("#### :material/upload: Add past sessions")
     _import_section()
 report = st.session_state.pop("pg_report", None)
 if report:
@@ -109,12 +110,14 @@ by_ex: dict[str, list] = {}
 for r in records:
     by_ex.setdefault(r.exercise, []).append(r)
 c1, c2 = st.columns(2)
-exercise = c1.selectbox("Exercise", sorted(by_ex, key=lambda e: -len(by_ex[e])), key="pg_ex",
-                        format_func=lambda e: f"{R.label(e)} ({len(by_ex[e])} session{'s' if len(by_ex[e]) != 1 else ''})")
+# labels without counts: a widget keeps its shown label when only the label changes
+exercise = c1.selectbox("Exercise", sorted(by_ex, key=lambda e: -len(by_ex[e])), key="pg_ex", format_func=R.label)
 ref_ids = sorted({r.reference for r in by_ex[exercise]})
 reference = c2.selectbox("Reference", ["any", *ref_ids], key="pg_refilter",
                          format_func=lambda r: "Any reference" if r == "any" else r)
 chosen = [r for r in by_ex[exercise] if reference in ("any", r.reference)]
+st.caption(f"{len(chosen)} saved session{'s' if len(chosen) != 1 else ''} of {R.label(exercise).lower()}"
+           f"{'' if reference == 'any' else ' against ' + reference}.")
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

@@ -1,4 +1,4 @@
-"""A shared result, read-only: opened by a link `…/result?result=<token>`. It shows that one result
+"""A shared result, read-only: opened by a link `…/?result=<token>`. It shows that one result
 (charts, cues, a skeleton replay) and nothing else from the owner's history; no upload widgets."""
 
 from __future__ import annotations

@@ -200,7 +200,8 @@ def test_analyze_upload_shows_score_reps_cues_charts_and_a_playing_video(playwri
             assert charts.nth(i).locator("canvas, svg").count() >= 1
         state = _video_plays(page, page.locator("video").first)
         assert not state.get("error") and state["time"] > 0.2 and state["width"] > 0, state
-        assert page.get_by_role("img").count() >= 1  # body map
+        body_map = page.locator('[data-testid="stImage"] img').first
+        assert body_map.evaluate("i => i.complete && i.naturalWidth") > 0  # body map, really served
         for label in ("Results (JSON)", "Per-rep table (CSV)", "Annotated video (MP4)"):
             assert page.get_by_text(label).count() == 1
         _no_traceback(page)
