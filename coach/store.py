@@ -24,6 +24,7 @@ import math
 import os
 import secrets
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,9 @@ TOKEN_BYTES = 24  # 192 random bits per workspace or share token (>= 128 asked f
 LOCAL_WORKSPACE = "local"
 _MAX_BUNDLE_CHARS = 20_000_000
 _MAX_SOURCE_CHARS = 200
+
+
+_SWEEP_AGE_S = 3600.0  # orphan kept-video files older than this are removed when a store opens
 
 
 class StoreError(CoachError):
@@ -311,8 +315,10 @@ class HistoryStore:
             return
         with self.engine.connect() as conn:
             named = {r[0] for r in conn.execute(sa.select(SESSIONS.c.video_file).where(SESSIONS.c.video_file.isnot(None)))}
+        now = time.time()
         for f in self.files_dir.iterdir():
-            if f.is_file() and f.name not in named:
+            # young files may belong to a save in progress in another process sharing the folder
+            if f.is_file() and f.name not in named and now - f.stat().st_mtime > _SWEEP_AGE_S:
                 f.unlink(missing_ok=True)
 
     def list_sessions(self, ws: Workspace, *, exercise: str | None = None) -> list[SessionRecord]:

@@ -29,7 +29,7 @@ from coach.live import (
     rtc_configuration,
 )
 from coach.settings import DEFAULT_SETTINGS
-from pages import ui
+from pages import history_ui, ui
 
 ui.route_through_app()
 
@@ -194,11 +194,15 @@ if rec is not None and not running and Path(rec["path"]).is_file():
         result = ui.run_safely(f"analysing {path.name}", _analyse)
         bar.close()
         if result is not None:
-            entry = {"bundle": result.bundle, "video": str(result.annotated_video) if result.annotated_video else None}
+            entry = {"bundle": result.bundle, "video": str(result.annotated_video) if result.annotated_video else None,
+                     "poses": result.analysis.poses}
             st.session_state["live_results"][rec["path"]] = entry
     if entry is not None:
         with st.container(key="live_results_box"):
             ui.render_results(entry["bundle"], video_path=entry["video"], key="live")
+        # a live set was performed today; keeping the recording is opt-in like an upload
+        history_ui.render_save_and_share(entry["bundle"], entry.get("poses"), source_path=rec["path"],
+                                         performed_default=None, key=f"live-{Path(rec['path']).stem}")
 elif rec is not None and not running:
     st.session_state["live_recording"] = None  # the scratch folder was cleaned up
 

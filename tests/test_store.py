@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -82,9 +83,13 @@ def test_orphan_video_files_are_swept_on_open(tmp_path, bundle):
     s.files_dir.mkdir(parents=True, exist_ok=True)
     orphan = s.files_dir / "deadbeef.mp4"  # a file whose row never committed (crash)
     orphan.write_bytes(b"x")
+    fresh = s.files_dir / "cafebabe.mp4"  # maybe another process's save in progress: kept for now
+    fresh.write_bytes(b"y")
+    old = time.time() - 2 * 3600
+    os.utime(orphan, (old, old))
     s.close()
     HistoryStore(url).close()
-    assert not orphan.exists()
+    assert not orphan.exists() and fresh.exists()
 
 
 def test_a_v1_database_is_migrated_and_keeps_its_sessions(tmp_path, bundle):
