@@ -438,6 +438,33 @@ def save_upload(data: bytes, filename: str, directory: str | Path) -> Path:
     return path
 
 
+SCRATCH_PREFIX = "form-coach-session-"
+
+
+def sweep_scratch_dirs(root: str | Path | None = None, *, max_idle_s: float = 24 * 3600.0,
+                       prefix: str = SCRATCH_PREFIX) -> list[Path]:
+    """Delete the per-session scratch folders (uploads, annotated videos) in `root` (the system's
+    temp folder) that nothing has touched for `max_idle_s` seconds; returns what was removed.
+    Uploads are personal data: they must not pile up in /tmp for ever."""
+    import shutil
+    import tempfile
+
+    root = Path(root or tempfile.gettempdir())
+    now = time.time()
+    removed = []
+    for d in root.glob(prefix + "*"):
+        if not d.is_dir() or d.is_symlink():
+            continue
+        try:
+            newest = max([d.stat().st_mtime] + [f.stat().st_mtime for f in d.rglob("*")])
+        except OSError:
+            continue  # vanished while we looked: another process swept it
+        if now - newest > max_idle_s:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
 @dataclass(frozen=True)
 class UploadResult:
     """analysis: the engine's result; bundle: what the results section renders; annotated_video:

@@ -42,13 +42,18 @@ def _import_section() -> None:
     dates = st.session_state.setdefault("pg_dates", {})
     items: list[tuple[str, object]] = []
     st.markdown("**When was each set performed?** (read from the video's metadata where it has a date)")
+    saved = st.session_state.setdefault("pg_saved", {})  # upload id -> (digest, path): write each file once
     for f in files:
-        data = f.getvalue()
-        digest = ui.digest(data)
-        path = ui.run_safely(f"saving {f.name}", lambda d=data, n=f.name, g=digest:
-                             R.save_upload(d, n, ui.workdir() / "progress" / g[:16]))
-        if path is None:
-            continue
+        if f.file_id in saved and saved[f.file_id][1].is_file():
+            digest, path = saved[f.file_id]
+        else:
+            data = f.getvalue()
+            digest = ui.digest(data)
+            path = ui.run_safely(f"saving {f.name}", lambda d=data, n=f.name, g=digest:
+                                 R.save_upload(d, n, ui.workdir() / "progress" / g[:16]))
+            if path is None:
+                continue
+            saved[f.file_id] = (digest, path)
         if digest not in dates:
             dates[digest] = P.clip_date(path)
         day = st.date_input(f.name, value=dates[digest], max_value=dt.date.today(), key=f"pg_date_{digest[:16]}")

@@ -48,11 +48,20 @@ def library() -> ReferenceLibrary:
     return _library(str(data_home()))
 
 
+@st.cache_resource(ttl=3600)
+def _sweep_once() -> None:
+    """At most hourly per server process: old sessions' scratch folders go (coach.results)."""
+    removed = R.sweep_scratch_dirs()
+    if removed:
+        log.info("removed %d idle scratch folder(s)", len(removed))
+
+
 def workdir() -> Path:
     """This session's scratch folder (uploads, annotated videos)."""
     path = st.session_state.get("workdir")
     if not path or not Path(path).is_dir():
-        path = tempfile.mkdtemp(prefix="form-coach-")
+        _sweep_once()
+        path = tempfile.mkdtemp(prefix=R.SCRATCH_PREFIX)
         st.session_state["workdir"] = path
     return Path(path)
 

@@ -6,8 +6,10 @@ every table's row count can be worked out from the analysis."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 import altair as alt
 import numpy as np
@@ -277,3 +279,20 @@ def test_library_modules_never_import_streamlit():
         "sys.exit('streamlit' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_idle_scratch_folders_are_swept_and_active_ones_kept(tmp_path):
+    old = tmp_path / f"{R.SCRATCH_PREFIX}old"
+    (old / "abc").mkdir(parents=True)
+    (old / "abc" / "clip.mp4").write_bytes(b"x")
+    busy = tmp_path / f"{R.SCRATCH_PREFIX}busy"  # an old folder with a fresh upload in it
+    (busy / "d").mkdir(parents=True)
+    (busy / "d" / "new.mp4").write_bytes(b"y")
+    other = tmp_path / "someone-else"  # not ours: never touched
+    other.mkdir()
+    long_ago = time.time() - 3 * 24 * 3600
+    for p in (old, old / "abc", old / "abc" / "clip.mp4", busy, busy / "d", other):
+        os.utime(p, (long_ago, long_ago))
+    removed = R.sweep_scratch_dirs(tmp_path, max_idle_s=24 * 3600)
+    assert removed == [old]
+    assert not old.exists() and (busy / "d" / "new.mp4").exists() and other.exists()
