@@ -20,6 +20,7 @@ from coach.compare import dtw_align
 from coach.kinematics import angle_matrix
 from coach.normalize import body_frame
 from coach.pose import PoseSequence
+from coach.store import number_or_none
 
 # The joint whose range of motion is "depth" for each exercise (coaching convention: how far the
 # working joint travels). Exercises not listed use their key angle with the largest range.
@@ -65,14 +66,6 @@ class SessionPoint:
     part_deviation: Mapping[str, float] = field(default_factory=dict)
 
 
-def _num(x) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if np.isfinite(v) else None
-
-
 def _median(values: Sequence[float | None]) -> float | None:
     vals = [v for v in values if v is not None]
     return float(np.median(vals)) if vals else None
@@ -89,7 +82,7 @@ def main_rom(summary: Mapping) -> tuple[str | None, float | None]:
     """(angle name, range in degrees) of the exercise's working joint, the side that moved more
     (the far side of a side view is often hidden and then reads as a smaller range)."""
     rom = summary.get("range_of_motion") or {}
-    ranges = {name: _num((v or {}).get("range_deg")) for name, v in rom.items()}
+    ranges = {name: number_or_none((v or {}).get("range_deg")) for name, v in rom.items()}
     ranges = {k: v for k, v in ranges.items() if v is not None}
     if not ranges:
         return None, None
@@ -106,19 +99,19 @@ def session_point(bundle: Mapping, performed_on: dt.date, *, session_id: int | N
     to_peak, from_peak, rep_s = [], [], []
     for r in s.get("rep_details") or []:
         t = r.get("tempo") or {}
-        a, b = _num(t.get("to_peak_s")), _num(t.get("from_peak_s"))
+        a, b = number_or_none(t.get("to_peak_s")), number_or_none(t.get("from_peak_s"))
         to_peak.append(a)
         from_peak.append(b)
-        start, end = _num(r.get("start_s")), _num(r.get("end_s"))
+        start, end = number_or_none(r.get("start_s")), number_or_none(r.get("end_s"))
         rep_s.append(end - start if start is not None and end is not None and end > start else None)
-    parts = {p: v for p, d in (s.get("deviations") or {}).items() if (v := _num((d or {}).get("mean_z"))) is not None}
+    parts = {p: v for p, d in (s.get("deviations") or {}).items() if (v := number_or_none((d or {}).get("mean_z"))) is not None}
     return SessionPoint(
         session_id=session_id, performed_on=performed_on, exercise=str(s.get("exercise", "")),
         exercise_label=str(s.get("exercise_label") or s.get("exercise", "")), reference=str(s.get("reference", "")),
-        score=_num(s.get("score")), verdict=str(s.get("verdict", "")), reps=int(s.get("reps") or 0),
+        score=number_or_none(s.get("score")), verdict=str(s.get("verdict", "")), reps=int(s.get("reps") or 0),
         rom_angle=rom_angle, rom_deg=rom_deg, rep_s=_median(rep_s), to_peak_s=_median(to_peak),
-        from_peak_s=_median(from_peak), similarity=_num(s.get("similarity_mean")),
-        pass_threshold=_num(s.get("pass_threshold")), part_deviation=parts,
+        from_peak_s=_median(from_peak), similarity=number_or_none(s.get("similarity_mean")),
+        pass_threshold=number_or_none(s.get("pass_threshold")), part_deviation=parts,
     )
 
 

@@ -279,7 +279,7 @@ class HistoryStore:
         row = {
             "workspace_id": ws.id, "saved_at": _now(), "performed_on": performed_on.isoformat(),
             "source": str(s.get("source") or "")[:_MAX_SOURCE_CHARS], "exercise": str(s["exercise"]),
-            "reference": str(s["reference"]), "score": _num(s.get("score")), "verdict": str(s.get("verdict", "")),
+            "reference": str(s["reference"]), "score": number_or_none(s.get("score")), "verdict": str(s.get("verdict", "")),
             "reps": int(s.get("reps") or 0), "bundle_json": text, "keypoints": blob, "video_file": video_file,
         }
         try:
@@ -458,7 +458,8 @@ def _record(r) -> SessionRecord:
     )
 
 
-def _num(x) -> float | None:
+def number_or_none(x) -> float | None:
+    """A finite float, or None for missing, non-numeric, NaN or infinite values."""
     try:
         v = float(x)
     except (TypeError, ValueError):
