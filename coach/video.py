@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,8 +85,13 @@ def _open(path: Path):
 
 
 def _short(exc: BaseException) -> str:
+    """The decoder's reason in one line, without the server-side path PyAV appends (it means
+    nothing to the user and should not be shown to a visitor)."""
     text = str(exc).strip()
-    return text.splitlines()[0][:160] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    text = re.sub(r"\s*(when processing input|: )?\s*'[^']*[/\\][^']*'", "", text.splitlines()[0])
+    return re.sub(r"^\[Errno -?\d+\]\s*", "", text).strip()[:160] or type(exc).__name__
 
 
 def _stream_fps(stream) -> float:

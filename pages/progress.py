@@ -90,7 +90,7 @@ def _import_section() -> None:
     saved = [o for o in outcomes if o.record is not None]
     lines = [f"- **{o.name}**: saved — score {o.record.score:.0f}, {o.record.reps} reps" if o.record is not None
              and o.record.score is not None else f"- **{o.name}**: saved" if o.record is not None
-             else f"- **{o.name}**: not saved — {o.error}" for o in outcomes]
+             else f"- **{o.name}**: not saved — {o.error.removeprefix(o.name + ': ')}" for o in outcomes]
     st.session_state["pg_report"] = (len(saved), len(outcomes), "\n".join(lines))
     st.session_state["pg_upload_gen"] = gen + 1  # empties the uploader
     st.rerun()
