@@ -22,13 +22,24 @@ from coach.exercises import EXERCISES, ExerciseDef, RuleFinding, get_exercise
 from coach.feedback import Cue, build_cues, camera_warnings
 from coach.kinematics import Proportions, joint_angles, moment_arms, proportions, range_of_motion
 from coach.normalize import MID_HIP, ViewEstimate, detect_view, midpoint, robust_scale_px, side_facing
-from coach.pose import PoseEstimator, PoseSequence, extract_poses, extract_video_parallel
+from coach.pose import (
+    SEARCH_BELOW_PERSON_SHARE,
+    PoseEstimator,
+    PoseSequence,
+    Window,
+    WindowEstimator,
+    default_estimator,
+    extract_poses,
+    extract_video_parallel,
+    person_share,
+    search_person_window,
+)
 from coach.recognize import Recognition, clip_features, recognize
 from coach.references import Reference, ReferenceLibrary, ReferenceMeta
 from coach.reps import Rep, RepResult, count_reps_generic, count_reps_pose
 from coach.schema import CORE_LANDMARKS, LANDMARK_NAMES
 from coach.settings import DEFAULT_SETTINGS, AnalysisSettings
-from coach.video import VideoInfo, iter_frames, probe
+from coach.video import VideoInfo, iter_frames, probe, sample_frames
 
 log = logging.getLogger(__name__)
 
@@ -447,6 +458,9 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+PERSON_SEARCH_SAMPLES = 12  # frames judged per candidate window when the person is not found
+
+
 def extract_video_poses(
     path: str | Path,
     *,
@@ -462,6 +476,7 @@ def extract_video_poses(
     info = probe(path, max_bytes=settings.video.max_bytes, max_duration_s=settings.video.max_duration_s)
     timings["probe"] = time.perf_counter() - t0
     cache_file = None
+    cached = None
     if use_cache and estimator is None:
         t0 = time.perf_counter()
         digest = file_sha256(path)
@@ -471,7 +486,9 @@ def extract_video_poses(
             try:
                 seq = PoseSequence.load_npz(cache_file)
                 timings["pose"] = 0.0
-                return seq, info, timings
+                if seq.meta.get("person_search") or person_share(seq) >= SEARCH_BELOW_PERSON_SHARE:
+                    return seq, info, timings
+                cached = seq  # made before the zoomed search existed: search now, keep the better
             except Exception:  # a damaged cache entry is only a cache miss
                 log.warning("ignoring unreadable cache entry %s", cache_file)
     t0 = time.perf_counter()
@@ -481,17 +498,40 @@ def extract_video_poses(
             progress("pose", done, total or info.frames_estimate)
 
     meta = {"source": path.name, "sha256_prefix": cache_file.stem if cache_file else None}
-    if estimator is None and settings.video.pose_workers > 1:
-        seq = extract_video_parallel(
-            path, fps=info.fps, frame_size=(info.width, info.height), frames_estimate=info.frames_estimate,
-            max_side=settings.video.max_side_px, progress=_p, meta=meta,
-        )
-    else:
-        seq = extract_poses(
-            iter_frames(path, max_side=settings.video.max_side_px),
-            fps=info.fps, frame_size=(info.width, info.height), estimator=estimator,
-            total_frames=info.frames_estimate, progress=_p, meta=meta,
-        )
+
+    def run(window: Window | None) -> PoseSequence:
+        if estimator is None and settings.video.pose_workers > 1:
+            return extract_video_parallel(
+                path, fps=info.fps, frame_size=(info.width, info.height), frames_estimate=info.frames_estimate,
+                max_side=settings.video.max_side_px, progress=_p, meta=meta, window=window,
+            )
+        est = estimator if estimator is not None else default_estimator()
+        try:
+            return extract_poses(
+                iter_frames(path, max_side=settings.video.max_side_px),
+                fps=info.fps, frame_size=(info.width, info.height),
+                estimator=WindowEstimator(est, window) if window else est,
+                total_frames=info.frames_estimate, progress=_p,
+                meta={**meta, **({"window": list(window)} if window else {})},
+            )
+        finally:
+            if estimator is None:
+                est.close()
+
+    seq = cached if cached is not None else run(None)
+    if estimator is None and person_share(seq) < SEARCH_BELOW_PERSON_SHARE:
+        # a far or small person: the detector may find them in a zoomed crop
+        if progress:
+            progress("search", 0, 1)
+        samples = sample_frames(path, n=PERSON_SEARCH_SAMPLES, max_side=settings.video.max_side_px,
+                                frames_estimate=info.frames_estimate)
+        window = search_person_window(samples, progress=(lambda d, t: progress("search", d, t)) if progress else None)
+        if window is not None:
+            log.info("%s: person found in a zoomed window %s", path.name, window)
+            zoomed = run(window)
+            if person_share(zoomed) > person_share(seq):
+                seq = zoomed
+        seq = seq.replace(meta={**seq.meta, "person_search": 1})
     timings["pose"] = time.perf_counter() - t0
     if cache_file is not None:
         try:

@@ -1,6 +1,7 @@
 """One half of a video through MediaPipe, in its own interpreter (see pose.extract_video_parallel).
 
-python -m coach.pose_worker VIDEO MAX_SIDE START STOP FRAME_WIDTH OUT.npz
+python -m coach.pose_worker VIDEO MAX_SIDE START STOP FRAME_WIDTH OUT.npz [WINDOW]
+WINDOW: "x0,y0,x1,y1" crop fractions (pose.WindowEstimator) or "-" for the whole frame.
 Prints "progress N" lines; writes xyz, visibility, timestamps_s to OUT.npz; on failure prints
 "error: ..." on stderr and exits 1."""
 
@@ -14,14 +15,17 @@ import numpy as np
 
 def main(argv: list[str]) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")
-    from coach.pose import MediaPipeEstimator
+    from coach.pose import MediaPipeEstimator, WindowEstimator
     from coach.schema import N_LANDMARKS
     from coach.video import iter_frames
 
-    path, max_side, start, stop, width, out = argv
+    path, max_side, start, stop, width, out, *rest = argv
+    window = tuple(float(v) for v in rest[0].split(",")) if rest and rest[0] != "-" else None
     stop_i = None if int(stop) < 0 else int(stop)
     try:
         est = MediaPipeEstimator()
+        if window is not None:
+            est = WindowEstimator(est, window)
         xyzs, viss, times = [], [], []
         for i, (t, rgb) in enumerate(iter_frames(path, max_side=int(max_side), frame_range=(int(start), stop_i))):
             res = est.process(rgb)

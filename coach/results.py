@@ -359,6 +359,7 @@ def body_map_caption(bundle: Mapping) -> str:
 
 STAGE_LABELS: Mapping[str, str] = {
     "pose": "Finding your pose",
+    "search": "No one found at full frame — looking closer",
     "analysis": "Comparing with the reference",
     "render": "Drawing the annotated video",
 }
@@ -394,7 +395,7 @@ class ProgressText:
         if total <= 0:
             return 0.0, f"{name}: {done} frames"
         frac = min(max(done / total, 0.0), 1.0)
-        unit = "steps" if stage == "analysis" else "frames"
+        unit = {"analysis": "steps", "search": "windows"}.get(stage, "frames")
         text = f"{name}: {done} / {total} {unit}"
         if 0 < frac < 1 and elapsed_s > 0.5:
             left = elapsed_s / frac * (1 - frac)

@@ -300,6 +300,18 @@ def iter_frames(
         container.close()
 
 
+def sample_frames(path: str | Path, *, n: int, max_side: int | None = None, frames_estimate: int = 0) -> list[np.ndarray]:
+    """About n upright RGB frames spread evenly over the clip (one decode pass; for a quick look,
+    such as searching where the person is)."""
+    if n < 1:
+        raise ValueError(f"expected n >= 1, got {n}")
+    step = max(1, frames_estimate // n) if frames_estimate > 0 else 1
+    out = [rgb for i, (_t, rgb) in enumerate(iter_frames(path, max_side=max_side)) if i % step == step // 2]
+    if len(out) > n:  # the estimate was short: thin evenly
+        out = [out[round(k * (len(out) - 1) / (n - 1))] for k in range(n)] if n > 1 else out[:1]
+    return out
+
+
 def _fps_fraction(fps: float) -> Fraction:
     """A float frame rate as a small fraction (29.97002997 -> 30000/1001)."""
     if not (np.isfinite(fps) and 0 < fps <= 1000):
