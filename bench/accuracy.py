@@ -422,6 +422,11 @@ def summarize(results: list[dict], defined: set[str]) -> dict:
         return [(r["pred_reps"], r["true_reps"]) for r in rs if r["true_reps"] is not None and r.get("pred_reps") is not None]
 
     rep_rows = [r for r in ok if r["true_reps"] is not None and r.get("pred_reps") is not None]
+    # a labelled clip that decoded but the engine could not count (no person found) gives the user
+    # no count: it enters the figures as 0 reps; a missing or undecodable file is the data's fault
+    failed = [r for r in results if (r.get("error") or r.get("reps_error")) and r["true_reps"] is not None]
+    engine_failed = [{**r, "pred_reps": 0, "rep_method": "failed"} for r in failed if "person_share" in r]
+    rep_rows = rep_rows + engine_failed
     reps = rep_figures(pairs(rep_rows))
     reps["per_exercise"] = {ex: rep_figures(pairs([r for r in rep_rows if r["exercise"] == ex]))
                             for ex in sorted({r["exercise"] for r in rep_rows})}
@@ -432,11 +437,10 @@ def summarize(results: list[dict], defined: set[str]) -> dict:
     reps["failures"] = [
         {"path": r["path"], "exercise": r["exercise"], "true": r["true_reps"], "pred": r["pred_reps"],
          "counter": r["rep_method"]}
-        for r in rep_rows if r["pred_reps"] != r["true_reps"]
+        for r in rep_rows if r["pred_reps"] != r["true_reps"] and r["rep_method"] != "failed"
     ]
-    # labelled clips the harness could not count (no person, unreadable): not in the figures above
-    failed = [r for r in results if (r.get("error") or r.get("reps_error")) and r["true_reps"] is not None]
     reps["failed_clips"] = len(failed)
+    reps["failed_counted_as_zero"] = len(engine_failed)
     reps["failures"] += [
         {"path": r["path"], "exercise": r["exercise"], "true": r["true_reps"], "pred": None, "counter": None,
          "error": r.get("error") or r.get("reps_error")}
@@ -732,8 +736,10 @@ def figures_text(summary: dict, keypoints: dict, targets: bool = True) -> list[s
         row(f"labels: {s or '?'}", f)
     L.append("")
     if rp.get("failed_clips"):
-        L.append(f"{rp['failed_clips']} clip(s) with a labelled count could not be counted (see Errors) and are not "
-                 "in these figures.")
+        zero = rp.get("failed_counted_as_zero", 0)
+        L.append(f"{rp['failed_clips']} clip(s) with a labelled count could not be counted (see Errors); "
+                 f"{zero} of them (decoded, but no count: the engine's failures) are in these figures as 0 reps, "
+                 "the rest (missing or undecodable files) are not.")
         L.append("")
     if rp["failures"]:
         L.append("Miscounted clips: " + "; ".join(
