@@ -10,7 +10,8 @@ World frame (metres): x = the performer's forward direction, y = up (floor at y 
 performer's right (right-handed). Left/right are always the performer's own sides.
 
 Views: "side" films the performer's right side, so the performer faces image-right (nose x >
-mid-hip x); "front" films the performer facing the camera (their left shoulder on image right).
+mid-hip x; a bench presser lies with the head towards -x, on the image left); "front" films the
+performer facing the camera (their left shoulder on image right; the bench press from the feet).
 
 `python -m coach.bodymodel build [--out references/]` regenerates the built-in library.
 """
@@ -605,6 +606,44 @@ def _pose_push_up(pr: BodyProportions, p: float, v: RepVariation) -> np.ndarray:
     return b.p
 
 
+# Bench press: lying face up on a flat bench (pad 43 cm high), feet flat on the floor, bar from
+# lockout over the shoulders down to the lower chest and back.
+_BENCH_PAD_Y = 0.245  # bench pad top, fraction of height (43 cm for 1.75 m)
+_BENCH_BODY_ABOVE_PAD = 0.05  # hip and shoulder joints above the pad, fraction of height
+_BENCH_GRIP_HALF = 0.2  # wrist half-spacing (~1.5x the shoulder width)
+_BENCH_BAR_OVER_CHEST = 0.11  # wrists above the shoulder joints at the bottom (bar on the arched chest)
+_BENCH_BAR_TO_HIPS = 0.06  # the bar touches the lower chest: towards the hips from the shoulders
+
+
+def _pose_bench_press(pr: BodyProportions, p: float, v: RepVariation) -> np.ndarray:
+    """Lockout at p = 0 (wrists straight over the shoulders), bar on the lower chest at p = 1.
+    The trunk points to -x (head end), chest up; the performer's right is +z as everywhere."""
+    h = pr.height_m
+    b = _Body(pr)
+    mid_hip = np.array([0.0, (_BENCH_PAD_Y + _BENCH_BODY_ABOVE_PAD) * h, 0.0])
+    b.torso(mid_hip, -90.0, head_flex_deg=8.0)
+    for s in (_LEFT, _RIGHT):
+        hip = b.hip(s)
+        ankle = np.array([hip[0] + 0.25 * h, pr.m("ankle_height"), s * 0.17 * h])
+        ff, fu = _flat_foot(8.0, s)
+        b.leg_ik(s, ankle, np.array([0.3, 1.0, 0.2 * s]), ff, fu)
+    top = _reach(pr.m("upper_arm"), pr.m("forearm"), 174.0)
+    dz = (_BENCH_GRIP_HALF - 0.5 * pr.shoulder_width) * h
+    lock_up = math.sqrt(top * top - dz * dz)
+    bottom_up = (_BENCH_BAR_OVER_CHEST - 0.004 * v.depth) * h
+    q = p  # the timeline already eases the phase
+    for s in (_LEFT, _RIGHT):
+        sh = b.shoulder(s)
+        wrist = np.array([
+            sh[0] + _lerp(0.0, _BENCH_BAR_TO_HIPS * h, q),
+            sh[1] + _lerp(lock_up, bottom_up, q),
+            s * _BENCH_GRIP_HALF * h,
+        ])
+        pole = np.array([0.55, -1.0, 0.9 * s])  # elbows under the bar, ~55° from the trunk
+        b.arm_ik(s, wrist, pole, hand_dir=_Y + 0.1 * _X, thumb_dir=-s * _Z)
+    return b.p
+
+
 # Pull-up: overhand grip a little wider than the shoulders, from a dead hang to chin over the bar.
 _PULL_GRIP_HALF = 0.2
 _PULL_WRIST_BELOW_BAR = 0.035
@@ -694,6 +733,12 @@ _EXERCISES: Mapping[str, _ExerciseModel] = MappingProxyType(
             "conventional deadlift from the bar at mid-shin (the rep's start) to lockout and back, flat "
             "back, bar close to the legs over the mid-foot; the rep peak is the lockout",
         ),
+        "bench_press": _ExerciseModel(
+            _pose_bench_press, Tempo(1.3, 0.2, 1.0, 0.4), True,
+            {"elbow_lockout_deg": 174.0, "elbow_bottom_deg": 80.0, "bench_pad_m": _BENCH_PAD_Y * 1.75},
+            "flat barbell bench press: feet flat, grip ~1.5x shoulder width, bar lowered under control to "
+            "the lower chest with the forearms vertical and the elbows ~55° from the trunk, pressed to lockout",
+        ),
         "pull_up": _ExerciseModel(
             _pose_pull_up, Tempo(1.1, 0.3, 1.5, 0.4), False,
             {"elbow_hang_deg": 170.0, "nose_over_wrists_frac_height": _PULL_NOSE_OVER_WRIST},
@@ -756,6 +801,8 @@ class CameraSetup:
 
 
 def _camera_setup(exercise: str, view: str) -> CameraSetup:
+    if exercise == "bench_press":  # a tripod beside the bench, or behind the feet looking over the knees
+        return CameraSetup(2.6 if view == "front" else 3.0, 1.5 if view == "front" else 0.9, (1280, 720), 0.6)
     if _EXERCISES[exercise].floor:
         return CameraSetup(2.6 if view == "front" else 3.2, 0.55 if view == "front" else 0.45, (1280, 720), 0.6)
     if exercise == "pull_up":
@@ -983,12 +1030,13 @@ BUILTIN_SET: tuple[tuple[str, str], ...] = (
     ("shoulder_press", "side"), ("shoulder_press", "front"),
     ("jumping_jack", "front"),
     ("pull_up", "side"), ("pull_up", "front"),
+    ("bench_press", "side"), ("bench_press", "front"),
 )
 _BUILTIN_REPS = {"jumping_jack": 5}
 _LABELS = {
     "squat": "Squat", "push_up": "Push-up", "lunge": "Lunge", "bicep_curl": "Bicep curl",
     "shoulder_press": "Shoulder press", "jumping_jack": "Jumping jack", "deadlift": "Deadlift",
-    "pull_up": "Pull-up",
+    "pull_up": "Pull-up", "bench_press": "Bench press",
 }
 
 

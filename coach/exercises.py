@@ -76,6 +76,12 @@ def _pull_up(xy: np.ndarray) -> np.ndarray:
     return -(midpoint(xy, MID_SHOULDER)[:, 1] - _wrists_y(xy))
 
 
+def _bar_down(xy: np.ndarray) -> np.ndarray:
+    """Bench press: hands coming down towards the shoulders of a lifter lying face up (peak with the
+    bar on the chest)."""
+    return _wrists_y(xy) - midpoint(xy, MID_SHOULDER)[:, 1]
+
+
 # --- form rules ---------------------------------------------------------------------------
 
 
@@ -199,6 +205,25 @@ def _chin_over_bar(peak: np.ndarray, _rep: np.ndarray) -> float:
     return float(np.nanmean(peak[[L.LEFT_WRIST, L.RIGHT_WRIST], 1]) - peak[L.NOSE, 1])
 
 
+def _rep_max_elbow(_peak: np.ndarray, rep: np.ndarray) -> float:
+    """The straightest elbow of the rep (degrees, best-seen side, 95th percentile against outliers)."""
+    a = joint_angles(rep)
+    both = np.fmax(a["left_elbow"], a["right_elbow"])
+    both = both[np.isfinite(both)]
+    return float(np.percentile(both, 95)) if both.size >= 3 else float("nan")
+
+
+def _forearm_tilt(peak: np.ndarray, _rep: np.ndarray) -> float:
+    """Bench press: forearm angle from vertical at the bottom (degrees), the less tilted side; the
+    wrists should stack over the elbows."""
+    vals = []
+    for el, wr in ((L.LEFT_ELBOW, L.LEFT_WRIST), (L.RIGHT_ELBOW, L.RIGHT_WRIST)):
+        d = peak[wr] - peak[el]
+        if np.isfinite(d).all() and np.hypot(*d) > 0.05:
+            vals.append(float(np.degrees(np.arctan2(abs(d[0]), abs(d[1])))))
+    return min(vals) if vals else float("nan")
+
+
 def _trunk(peak: np.ndarray, rep: np.ndarray) -> float:
     return float(joint_angles(peak)["trunk_lean"])
 
@@ -241,6 +266,7 @@ ANGLE_WEIGHTS: Mapping[str, Mapping[str, float]] = MappingProxyType(
         "jumping_jack": {"shoulder": 1.5, "hip": 1.5, "elbow": 0.5},
         "deadlift": {"hip": 1.5, "knee": 1.0, "trunk_lean": 1.5},
         "pull_up": {"elbow": 1.5, "shoulder": 1.0},
+        "bench_press": {"elbow": 1.5, "shoulder": 1.0},
     }
 )
 
@@ -349,6 +375,20 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
             (
                 FormRule("pull_up_height", "arms", ("front", "side"), _chin_over_bar, 0.0, -1, 0.15, " torso",
                          "chin stays below the bar — pull until your chin clears your hands"),
+            ),
+        ),
+        "bench_press": ExerciseDef(
+            "bench_press", "Bench press", _bar_down, "bottom", "lockout",
+            ("left_elbow", "right_elbow", "left_shoulder", "right_shoulder"),
+            (*_ARMS, L.NOSE, L.LEFT_HIP, L.RIGHT_HIP),
+            ("side", "front"),
+            (
+                FormRule("bench_depth", "arms", ("side",), _angle("elbow"), 105.0, +1, 15.0, "°",
+                         "elbows only bend to {value:.0f}° — lower the bar until it touches your chest"),
+                FormRule("bench_lockout", "arms", ("side", "front"), _rep_max_elbow, 155.0, -1, 10.0, "°",
+                         "elbows only straighten to {value:.0f}° — press all the way to lockout"),
+                FormRule("bench_forearms", "arms", ("side",), _forearm_tilt, 25.0, +1, 10.0, "°",
+                         "forearms tilt {value:.0f}° at the bottom — keep your wrists stacked over your elbows"),
             ),
         ),
     }

@@ -41,6 +41,10 @@ _ADVICE: dict[tuple[str, str, int], str] = {
     ("deadlift", "trunk_lean", +1): "stand fully upright at the top",
     ("pull_up", "elbow", +1): "pull higher, chin over the bar",
     ("pull_up", "elbow", -1): "lower to straight arms between reps",
+    ("bench_press", "elbow", +1): "lower the bar all the way to your chest",
+    ("bench_press", "elbow", -1): "press to straight arms at the top",
+    ("bench_press", "shoulder", +1): "tuck your elbows a little closer to your body",
+    ("bench_press", "shoulder", -1): "let your elbows come out a little further from your sides",
 }
 
 

@@ -26,7 +26,7 @@ from coach.store import number_or_none
 # working joint travels). Exercises not listed use their key angle with the largest range.
 ROM_JOINT: Mapping[str, str] = {
     "squat": "knee", "lunge": "knee", "deadlift": "hip", "push_up": "elbow", "bicep_curl": "elbow",
-    "shoulder_press": "elbow", "pull_up": "elbow", "jumping_jack": "shoulder",
+    "shoulder_press": "elbow", "pull_up": "elbow", "jumping_jack": "shoulder", "bench_press": "elbow",
 }
 
 # A change smaller than these is "about the same" (measurement noise between two clips of the same

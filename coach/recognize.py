@@ -19,6 +19,9 @@ from coach.schema import L
 
 _PAIRS = ("knee", "hip", "elbow", "shoulder")
 _SOFTMAX_TEMP = 0.15  # distance units: a gap of 0.15 between two exercises ~ e:1 odds
+# One amplitude feature per distinct movement: the bench press signal is the press signal turned
+# over (hands towards / away from the shoulders), so it would weigh that movement twice.
+_SAME_MOTION = {"bench_press": "shoulder_press"}
 
 
 def clip_features(xy: np.ndarray) -> np.ndarray:
@@ -48,7 +51,8 @@ def clip_features(xy: np.ndarray) -> np.ndarray:
         feats.append(float(np.subtract(*_pct(series, (95, 5)))) / 0.5)
     # what moves: each exercise's main-signal amplitude relative to the largest one, so
     # exercises that share a posture (overhead squat vs press) differ by their motion
-    amps = np.array([np.subtract(*_pct(ex.signal(xy), (95, 5))) for ex in EXERCISES.values()])
+    amps = np.array([np.subtract(*_pct(ex.signal(xy), (95, 5))) for ex in EXERCISES.values()
+                     if ex.id not in _SAME_MOTION])
     if np.isfinite(amps).any() and np.nanmax(amps) > 0:
         feats += list(amps / np.nanmax(amps) / 0.5)
     else:

@@ -76,7 +76,7 @@ CLIPS = [
     "videos/deadlift-visual-analyzer/Dataset_small/Bad/000001.mp4",  # form: incorrect
 ]
 POSE_TRAINER = ["shoulderpress/shoulderpressgood13.npy", "shoulderpress/shoulderpressbad10.npy"]
-PENN = ["0345.mat", "0347.mat"]  # bench_press rows (not an exercise we recognise) are skipped
+PENN = ["1561.mat", "1563.mat"]  # situp rows (not an exercise we define) are skipped
 
 
 def _write_manifest(tmp_path: Path, shared: Path) -> Path:
@@ -205,4 +205,4 @@ def test_keypoint_datasets_next_to_the_manifest_are_measured(harness_run):
     assert pt["per_exercise"]["shoulder_press"]["clips"] == 2  # both scored: AUC defined
     assert pt["auc"] in (0.0, 0.5, 1.0)
     penn = kp["penn-action"]
-    assert penn["recognition"]["clips"] == 2 and not penn["errors"], penn  # the squats; bench press skipped
+    assert penn["recognition"]["clips"] == 2 and not penn["errors"], penn  # the squats; sit-ups skipped
