@@ -168,15 +168,15 @@ def _library():
     return ReferenceLibrary(user_dir=NO_USER_REFERENCES)
 
 
-def pick_reference(library, exercise: str, view: str) -> str | None:
+def pick_reference(library, exercise: str, view: str, xy_torso=None) -> str | None:
     """The reference a user filmed from `view` gets for `exercise`: the library's own choice
-    (`choose_reference`) among references of that view; None when the library has none of that view
-    (the engine then picks by the detected view)."""
+    (`choose_reference`, given the performance) among references of that view; None when the
+    library has none of that view (the engine then picks by the detected view)."""
     from coach.analysis import choose_reference
 
     if view not in LABELLED_VIEWS or not library.find(exercise=exercise, view=view):
         return None
-    return choose_reference(library, exercise, view).id
+    return choose_reference(library, exercise, view, xy_torso).id
 
 
 def has_reference(library, exercise: str) -> bool:
@@ -197,7 +197,7 @@ def evaluate_poses(seq, *, exercise: str, view: str, library, settings, source: 
     from coach.analysis import analyze_poses, count_exercise_reps
     from coach.clean import clean_poses
     from coach.exercises import EXERCISES
-    from coach.normalize import detect_view
+    from coach.normalize import detect_view, robust_scale_px
 
     out: dict = {}
     ex_def = EXERCISES.get(exercise)
@@ -235,7 +235,8 @@ def evaluate_poses(seq, *, exercise: str, view: str, library, settings, source: 
     if ex_def is not None and has_reference(library, exercise):
         t0 = time.perf_counter()
         try:
-            rid = pick_reference(library, exercise, view)
+            xy = cleaned.poses.xy
+            rid = pick_reference(library, exercise, view, xy / robust_scale_px(xy))
             a = analyze_poses(seq, library=library, exercise=exercise, reference_id=rid, settings=settings,
                               source=source)
             out.update(score=_num(a.score), verdict=a.comparison.verdict, reference=a.reference.id,

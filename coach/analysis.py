@@ -34,7 +34,7 @@ from coach.pose import (
     person_share,
     search_person_window,
 )
-from coach.recognize import Recognition, clip_features, recognize
+from coach.recognize import Recognition, clip_features, feature_distance, recognize
 from coach.references import Reference, ReferenceLibrary, ReferenceMeta
 from coach.reps import Rep, RepResult, count_reps_generic, count_reps_pose
 from coach.schema import CORE_LANDMARKS, LANDMARK_NAMES
@@ -217,12 +217,25 @@ def recognize_exercise(xy_torso: np.ndarray, library: ReferenceLibrary) -> Recog
     return recognize(clip_features(xy_torso), templates)
 
 
-def choose_reference(library: ReferenceLibrary, exercise: str, view: str) -> ReferenceMeta:
-    """Same exercise and view first (built-ins before user ones), else the same exercise."""
+def choose_reference(
+    library: ReferenceLibrary, exercise: str, view: str, xy_torso: np.ndarray | None = None
+) -> ReferenceMeta:
+    """Same exercise and view first (built-ins before user ones), else the same exercise.
+
+    Built-ins of one view can differ by camera place (a tripod, a phone on the floor): given the
+    performance (xy_torso, (T, 33, 2) torso lengths), the built-in of that view whose posture
+    statistics are nearest (`recognize.clip_features`) is chosen, so angles are compared as the
+    same camera would see them."""
     same = library.find(exercise=exercise, view=view) or library.find(exercise=exercise)
     if not same:
         raise ReferenceLibraryError(f"expected a reference for {exercise!r} in the library, found none")
     same.sort(key=lambda m: (not library.is_builtin(m.id), m.id))
+    builtins = [m for m in same if library.is_builtin(m.id) and m.view == same[0].view]
+    if xy_torso is not None and len(builtins) > 1:
+        feats = clip_features(xy_torso)
+        dist = [feature_distance(feats, _ref_features(library.get(m.id))) for m in builtins]
+        if np.isfinite(dist).any():
+            return builtins[int(np.argmin(dist))]
     return same[0]
 
 
@@ -310,11 +323,11 @@ def analyze_poses(
         else:
             recog = recognize_exercise(xy_t, lib)
             ex_def = get_exercise(recog.exercise)
-        candidates = [choose_reference(lib, ex_def.id, view.view)]
+        candidates = [choose_reference(lib, ex_def.id, view.view, xy_t)]
         if view.confidence < 0.5:
             # in-between camera angle: let the comparison decide which view's reference is closer
             other = "front" if view.view == "side" else "side"
-            alt = choose_reference(lib, ex_def.id, other)
+            alt = choose_reference(lib, ex_def.id, other, xy_t)
             if alt.id != candidates[0].id:
                 candidates.append(alt)
     timings["recognize"] = time.perf_counter() - t0

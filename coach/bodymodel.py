@@ -800,7 +800,14 @@ class CameraSetup:
     fill: float = 0.65
 
 
-def _camera_setup(exercise: str, view: str) -> CameraSetup:
+#: Where the camera stands: "standard" (a tripod at a sensible height) or "floor" (a phone propped
+#: on the floor close in front, the usual way people film their own push-ups).
+CAMERAS: tuple[str, ...] = ("standard", "floor")
+
+
+def _camera_setup(exercise: str, view: str, camera: str = "standard") -> CameraSetup:
+    if camera == "floor":
+        return CameraSetup(1.6, 0.25, (1280, 720), 0.6)
     if exercise == "bench_press":  # a tripod beside the bench, or behind the feet looking over the knees
         return CameraSetup(2.6 if view == "front" else 3.0, 1.5 if view == "front" else 0.9, (1280, 720), 0.6)
     if _EXERCISES[exercise].floor:
@@ -947,8 +954,10 @@ def generate(
     seed: int = 0,
     proportions: BodyProportions | None = None,
     jitter_frac: float = 0.003,
+    camera: str = "standard",
 ) -> GeneratedPerformance:
-    """Film the model performer doing `reps` reps of `exercise` from `view` ("side" or "front").
+    """Film the model performer doing `reps` reps of `exercise` from `view` ("side" or "front"),
+    with the camera placed as `camera` says (`CAMERAS`).
 
     fps: frames per second (5-240). seed: makes rep-to-rep variation (depth about ±3°, tempo ±8%),
     visibility wobble and jitter reproducible; the motion depends on seed only, not on the view, so
@@ -957,6 +966,8 @@ def generate(
     _check_exercise(exercise)
     if view not in GENERATOR_VIEWS:
         raise ValueError(f"expected one of {list(GENERATOR_VIEWS)}, got {view!r}")
+    if camera not in CAMERAS:
+        raise ValueError(f"expected a camera in {list(CAMERAS)}, got {camera!r}")
     if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or not 1 <= reps <= 50:
         raise ValueError(f"expected reps between 1 and 50, got {reps!r}")
     if not (isinstance(fps, (int, float)) and math.isfinite(fps) and 5.0 <= fps <= 240.0):
@@ -976,7 +987,7 @@ def generate(
         if key not in cache:
             cache[key] = model.pose(prop, float(pk), variations[ri] if pk > 0 else RepVariation())
         world[k] = cache[key]
-    cam = _camera_setup(exercise, view)
+    cam = _camera_setup(exercise, view, camera)
     proj = _project(world, view, cam)
     xyz = proj.xyz.copy()
     if jitter_frac > 0:
@@ -1002,6 +1013,7 @@ def generate(
             "facing": facing,
             "seed": int(seed),
             "procedural": True,
+            **({"camera": camera} if camera != "standard" else {}),
         },
     )
     return GeneratedPerformance(
@@ -1014,7 +1026,8 @@ def generate(
         proportions=prop,
         seed=int(seed),
         joint_angle_targets=MappingProxyType(dict(model.targets)),
-        notes=model.notes,
+        notes=model.notes if camera == "standard"
+        else f"{model.notes}; filmed by a camera on the floor 1.6 m in front, lens 25 cm up",
     )
 
 
@@ -1032,6 +1045,9 @@ BUILTIN_SET: tuple[tuple[str, str], ...] = (
     ("pull_up", "side"), ("pull_up", "front"),
     ("bench_press", "side"), ("bench_press", "front"),
 )
+#: Extra built-ins filmed from another camera place: (exercise, view, camera). The engine compares
+#: a clip with the one of its view whose posture statistics are nearest (`analysis.choose_reference`).
+BUILTIN_VARIANTS: tuple[tuple[str, str, str], ...] = (("push_up", "front", "floor"),)
 _BUILTIN_REPS = {"jumping_jack": 5}
 _LABELS = {
     "squat": "Squat", "push_up": "Push-up", "lunge": "Lunge", "bicep_curl": "Bicep curl",
@@ -1040,8 +1056,14 @@ _LABELS = {
 }
 
 
-def builtin_id(exercise: str, view: str) -> str:
-    return f"model-{exercise.replace('_', '-')}-{view}"
+def builtin_id(exercise: str, view: str, camera: str = "standard") -> str:
+    suffix = "" if camera == "standard" else f"-{camera}"
+    return f"model-{exercise.replace('_', '-')}-{view}{suffix}"
+
+
+def builtin_entries() -> tuple[tuple[str, str, str], ...]:
+    """Every built-in reference as (exercise, view, camera), in library order."""
+    return tuple((e, v, "standard") for e, v in BUILTIN_SET) + BUILTIN_VARIANTS
 
 
 def build_library(out_dir: str | Path, *, fps: float = 30.0, seed: int = 0) -> list:
@@ -1052,14 +1074,15 @@ def build_library(out_dir: str | Path, *, fps: float = 30.0, seed: int = 0) -> l
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     metas = []
-    for exercise, view in BUILTIN_SET:
-        perf = generate(exercise, view, reps=_BUILTIN_REPS.get(exercise, 3), fps=fps, seed=seed)
+    for exercise, view, camera in builtin_entries():
+        perf = generate(exercise, view, reps=_BUILTIN_REPS.get(exercise, 3), fps=fps, seed=seed, camera=camera)
         h = perf.proportions.height_m
+        where = "" if camera == "standard" else f", camera on the {camera}"
         meta = write_reference(
             out,
             perf.poses,
-            ref_id=builtin_id(exercise, view),
-            name=f"{_LABELS[exercise]} — {view} view (model performer)",
+            ref_id=builtin_id(exercise, view, camera),
+            name=f"{_LABELS[exercise]} — {view} view{where} (model performer)",
             performer=f"Form Coach model performer (procedural, {h:.2f} m)",
             exercise=exercise,
             view=view,

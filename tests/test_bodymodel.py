@@ -451,7 +451,7 @@ def test_shipped_library_matches_the_generator(tmp_path):
     from coach.references import ReferenceLibrary
 
     metas = bm.build_library(tmp_path)
-    assert [m.id for m in metas] == [bm.builtin_id(e, v) for e, v in bm.BUILTIN_SET]
+    assert [m.id for m in metas] == [bm.builtin_id(*entry) for entry in bm.builtin_entries()]
     fresh = ReferenceLibrary(builtin_dir=tmp_path, user_dir=tmp_path / "none")
     shipped = ReferenceLibrary(builtin_dir=ROOT / "references", user_dir=tmp_path / "none")
     assert [m.id for m in shipped.list()] == sorted(m.id for m in metas)
@@ -469,4 +469,4 @@ def test_cli_build_writes_the_library(tmp_path, capsys):
     assert bm.main(["build", "--out", str(tmp_path), "--fps", "10"]) == 0
     out = capsys.readouterr().out
     assert "model-squat-side" in out
-    assert len(list(tmp_path.glob("*.json"))) == len(bm.BUILTIN_SET)
+    assert len(list(tmp_path.glob("*.json"))) == len(bm.builtin_entries())

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from coach import references as refs
-from coach.bodymodel import BUILTIN_SET, builtin_id, generate
+from coach.bodymodel import builtin_entries, builtin_id, generate
 from coach.errors import ReferenceLibraryError
 from coach.references import ReferenceLibrary, load_reference, parse_meta, write_reference
 from coach.schema import LANDMARK_NAMES, SCHEMA_VERSION
@@ -67,7 +67,7 @@ def test_builtins_are_listed_valid_and_small(lib):
     metas = lib.list()
     assert lib.problems == ()
     ids = [m.id for m in metas]
-    assert ids == sorted(builtin_id(e, v) for e, v in BUILTIN_SET)
+    assert ids == sorted(builtin_id(*entry) for entry in builtin_entries())
     for m in metas:
         assert lib.is_builtin(m.id)
         assert m.procedural and m.licence == "generated, CC0-1.0"
@@ -420,7 +420,7 @@ def test_listing_survives_a_corrupt_user_file(lib, home, poses, bounds):
     metas = lib.list()
     user = [m.id for m in metas if not lib.is_builtin(m.id)]
     assert user == ["good-one"]
-    assert len([m for m in metas if lib.is_builtin(m.id)]) == len(BUILTIN_SET)
+    assert len([m for m in metas if lib.is_builtin(m.id)]) == len(builtin_entries())
     assert len(lib.problems) == 2
     assert any("bad-one.json" in p and "keypoints_sha256" in p for p in lib.problems)
     assert any("broken.json" in p and "expected JSON" in p for p in lib.problems)
