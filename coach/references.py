@@ -473,7 +473,9 @@ class ReferenceLibrary:
     def _json_files(directory: Path) -> list[Path]:
         if not directory.is_dir():
             return []
-        return sorted(p for p in directory.glob("*.json") if not p.name.startswith(".") and p.is_file())
+        # by id (the stem): sorting whole names would put "x-floor.json" before "x.json"
+        return sorted((p for p in directory.glob("*.json") if not p.name.startswith(".") and p.is_file()),
+                      key=lambda p: p.stem)
 
     def list(self) -> list[ReferenceMeta]:
         """Built-ins first, then the user's references, each sorted by id."""
