@@ -304,6 +304,39 @@ def _merge(
     return ps
 
 
+def _bridge_gaps(
+    y: np.ndarray, segs: list[tuple[int, int]], seg_peaks: list[list[_Peak]], *, max_gap: int, reach: int
+) -> list[_Peak]:
+    """Join a rep whose extreme fell in a tracking gap (the bar hiding the face at lockout, a blur at
+    the bottom): segment k ends near the top of a rise (its last peak is cut by the gap) and segment
+    k + 1, at most `max_gap` samples later, starts near the top and falls. The two halves become one
+    complete rep with the valley before the gap and the valley after it. Flattened, in order."""
+    out = [list(ps) for ps in seg_peaks]
+    for k in range(len(segs) - 1):
+        (_a1, b1), (a2, b2) = segs[k], segs[k + 1]
+        if a2 - b1 > max_gap or not out[k]:
+            continue
+        p = out[k][-1]
+        if not (p.edge or p.right_open):
+            continue
+        # the highest point of the next segment's first stretch, and where it falls to after it
+        j = a2 + int(np.argmax(y[a2 : a2 + min(b2 - a2, max(3, reach // 8))]))
+        later = [q.peak for q in out[k + 1] if q.peak > j]
+        stop = later[0] if later else min(b2 - 1, j + reach)
+        if stop <= j:
+            continue
+        rv = j + int(np.argmin(y[j : stop + 1]))
+        lo_l, lo_r = y[p.left], y[rv]
+        top = max(y[p.peak], y[j])
+        # both sides of the gap near the top, both sides fall back to a rest
+        if top - max(lo_l, lo_r) <= 0 or y[b1 - 1] < lo_l + 0.5 * (top - lo_l) or y[a2] < lo_r + 0.5 * (top - lo_r):
+            continue
+        peak = p.peak if y[p.peak] >= y[j] else j
+        out[k][-1] = _Peak(peak, p.left, rv, p.left_open, rv == b2 - 1, edge=False)
+        out[k + 1] = [q for q in out[k + 1] if q.peak > rv]
+    return [p for ps in out for p in ps]
+
+
 def typical_amplitude(rises: np.ndarray, *, band: float = 0.6) -> float:
     """The set's typical rep amplitude: the median of the most populated cluster of rises.
 
@@ -375,10 +408,11 @@ def count_reps(
 
     reach = max(3, round(1.5 * period if np.isfinite(period) else 0.5 * s.max_rep_s * fps))
     min_dist = max(s.min_rep_s * fps, s.min_spacing_periods * period if np.isfinite(period) else 0.0)
-    peaks: list[_Peak] = []
+    seg_peaks = []
     for a, b in segs:
         cand = _segment_peaks(y, a, b, 0.25 * s.min_amplitude, reach, s.rest_band)
-        peaks.extend(_merge(y, cand, min_return=s.min_return, min_dist=min_dist, full_return=1 - s.rest_band))
+        seg_peaks.append(_merge(y, cand, min_return=s.min_return, min_dist=min_dist, full_return=1 - s.rest_band))
+    peaks = _bridge_gaps(y, segs, seg_peaks, max_gap=round(s.max_bridge_s * fps), reach=reach)
     rises = np.array([_rise(y, p) for p in peaks])
     one_sided = np.array([p.edge or p.left_open or p.right_open for p in peaks], dtype=bool)
     strong = rises >= s.min_amplitude

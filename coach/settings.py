@@ -36,6 +36,7 @@ class RepSettings:
     edge_fraction: float = 0.8  # a rep seen on one side only (cut by the clip) counts if that side reaches this share
     min_return: float = 0.5  # between two reps the signal falls back at least this share of the lower one's rise
     max_gap_s: float = 0.5  # signal gaps up to this long are interpolated; longer gaps split the signal
+    max_bridge_s: float = 2.0  # a longer gap at a rep's extreme (near the top on both sides) still joins the rep
     rest_band: float = 0.15  # of the rep's amplitude: a rep starts/ends where it leaves/reaches its rest level
     min_periodicity: float = 0.3  # autocorrelation needed to trust a period estimate (0..1)
     min_spacing_periods: float = 0.45  # two peaks closer than this share of the period are one rep

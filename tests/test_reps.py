@@ -104,6 +104,23 @@ def test_long_nan_gap_splits_the_signal_and_invents_no_rep():
     assert np.isnan(res.signal[int(5 * FPS)])
 
 
+def test_rep_whose_extreme_fell_in_a_tracking_gap_still_counts():
+    """The top of a rep is lost for 1 s (the bar hides the face at lockout): the two halves on both
+    sides of the gap are one complete rep; without bridging the rep is lost."""
+    one = np.concatenate([np.zeros(30), raised_cosine(1, 3.0), np.zeros(30)])
+    one[int(2.0 * FPS) : int(3.0 * FPS)] = np.nan  # the rep peaks at 2.5 s
+    res = count(one)
+    assert res.count == 1 and res.partial == ()
+    assert 1.0 <= res.reps[0].peak_s <= 3.0 + ONE_FRAME
+    assert res.reps[0].start_s < 1.5 and res.reps[0].end_s > 3.5
+    assert count(one, settings=RepSettings(max_bridge_s=0.0)).count == 0
+    three = raised_cosine(3, 3.0)
+    three[int(4.0 * FPS) : int(5.0 * FPS)] = np.nan  # the middle rep's top (4.5 s)
+    res = count(three)
+    assert res.count == 3
+    assert count(three, settings=RepSettings(max_bridge_s=0.0)).count == 2
+
+
 def test_one_rep_counts_one():
     x = np.concatenate([np.zeros(30), raised_cosine(1, 2.0), np.zeros(30)])
     res = count(x)
