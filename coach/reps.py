@@ -5,7 +5,9 @@ excursion is judged against the set's own typical rep, not against a fixed thres
 (all knobs are in `RepSettings`):
 
 1. Gaps up to `max_gap_s` are interpolated; longer gaps split the signal into segments that are
-   counted separately (nothing is invented inside a long gap).
+   counted separately (nothing is invented inside a long gap), except that a rep whose extreme
+   fell in a gap of at most `max_bridge_s` (the signal near the top on both sides, falling back
+   to rest on both) is joined across it.
 2. The period P is estimated from the autocorrelation of the detrended segments (pooled): the lag
    in [min_rep_s, max_rep_s] with the highest maximum after a negative trough, or an integer
    fraction of it that also correlates clearly. P sets the smoothing window (Savitzky-Golay, about

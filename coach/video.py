@@ -301,10 +301,37 @@ def iter_frames(
 
 
 def sample_frames(path: str | Path, *, n: int, max_side: int | None = None, frames_estimate: int = 0) -> list[np.ndarray]:
-    """About n upright RGB frames spread evenly over the clip (one decode pass; for a quick look,
-    such as searching where the person is)."""
+    """About n upright RGB frames spread evenly over the clip, for a quick look (such as searching
+    where the person is). Seeks to each sample (a long clip is not decoded whole); a file that
+    cannot seek is read once from the start instead."""
     if n < 1:
         raise ValueError(f"expected n >= 1, got {n}")
+    import av
+
+    path = Path(path)
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        duration = _duration_s(container, stream)
+        out: list[np.ndarray] = []
+        if duration > 0 and stream.time_base:
+            try:
+                for k in range(n):
+                    target = (k + 0.5) * duration / n
+                    container.seek(int(target / stream.time_base), stream=stream, backward=True)
+                    for frame in container.decode(stream):
+                        if frame.time is None or frame.time >= target - 1e-3 + (stream.start_time or 0) * stream.time_base:
+                            w, h = scaled_size(frame.width, frame.height, max_side)
+                            img = frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA")
+                            out.append(_upright(img, _rotation_cw(frame)))
+                            break
+            except av.error.FFmpegError as exc:
+                log.info("%s: seeking failed (%s); sampling in one pass", path.name, _short(exc))
+                out = []
+        if len(out) >= max(1, n // 2):
+            return out
+    finally:
+        container.close()
     step = max(1, frames_estimate // n) if frames_estimate > 0 else 1
     out = [rgb for i, (_t, rgb) in enumerate(iter_frames(path, max_side=max_side)) if i % step == step // 2]
     if len(out) > n:  # the estimate was short: thin evenly

@@ -279,3 +279,28 @@ def test_invalid_uploads_show_a_clear_message(playwright, server, tmp_path):
         _no_traceback(page)
         _no_unexpected_errors(server)
         _screenshot(page, "invalid-no-person")
+
+
+def test_far_lifter_in_a_wide_shot_is_found_and_analysed(playwright, server, monkeypatch):
+    """A backlit lifter a third of the frame high (QUVA bar lift): MediaPipe finds no one in the
+    whole frame; the page says it is looking closer, then shows a full result, not an error."""
+    clip = shared_path("videos/quva-speed-counting/videos/030_bar_lift.mp4")
+    with _page(playwright) as page:
+        _open(page, server["url"])
+        _upload(page, clip)
+        progress = page.locator('[data-testid="stProgress"]')
+        expect(progress).to_contain_text("looking closer", timeout=120_000)
+        _screenshot(page, "analyze-far-person-search")
+        page.get_by_text("What to work on").wait_for(timeout=ANALYSIS_TIMEOUT_MS)
+        _no_traceback(page)
+        assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+
+        from coach.analysis import analyze_video
+
+        monkeypatch.setenv("FORM_COACH_HOME", str(server["home"]))
+        engine = analyze_video(clip)  # from the server's cache, search included
+        assert engine.poses.meta.get("window")
+        assert _metric(page, "Reps") == str(engine.reps.count)
+        assert abs(engine.reps.count - 7) <= 1  # QUVA's published count
+        _no_unexpected_errors(server)
+        _screenshot(page, "analyze-far-person")

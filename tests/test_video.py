@@ -367,3 +367,25 @@ def test_writer_rejects_bad_fps(tmp_path, fps):
 
 def test_writer_keeps_ntsc_rate_exact(tmp_path):
     assert H264Writer(tmp_path / "o.mp4", 30000 / 1001).rate == Fraction(30000, 1001)
+
+
+@pytest.mark.parametrize("rel", [SHORT, ROTATED])
+def test_sample_frames_seeks_to_evenly_spread_upright_frames(rel):
+    """The person search looks at a few frames of the clip without decoding all of it: each sample
+    is exactly a decoded frame, spread over the clip, and upright like iter_frames."""
+    from coach.video import sample_frames
+
+    path = shared_path(rel)
+    every = [img for _t, img in iter_frames(path, max_side=320)]
+    samples = sample_frames(path, n=5, max_side=320, frames_estimate=len(every))
+    assert len(samples) == 5
+    where = []
+    for s in samples:
+        assert s.shape == every[0].shape  # upright (portrait for the phone clip), same size
+        diffs = [np.abs(s.astype(np.int16) - f.astype(np.int16)).mean() for f in every]
+        where.append(int(np.argmin(diffs)))
+        assert min(diffs) < 1.0
+    assert where == sorted(where) and len(set(where)) == 5
+    assert where[0] < len(every) / 4 and where[-1] > 3 * len(every) / 4
+    with pytest.raises(ValueError, match="expected n >= 1"):
+        sample_frames(path, n=0)
