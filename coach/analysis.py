@@ -27,12 +27,12 @@ from coach.pose import (
     PoseEstimator,
     PoseSequence,
     Window,
-    WindowEstimator,
     default_estimator,
     extract_poses,
     extract_video_parallel,
     person_share,
     search_person_window,
+    window_estimator,
 )
 from coach.recognize import Recognition, clip_features, feature_distance, recognize
 from coach.references import Reference, ReferenceLibrary, ReferenceMeta
@@ -518,12 +518,12 @@ def extract_video_poses(
                 path, fps=info.fps, frame_size=(info.width, info.height), frames_estimate=info.frames_estimate,
                 max_side=settings.video.max_side_px, progress=_p, meta=meta, window=window,
             )
-        est = estimator if estimator is not None else default_estimator()
+        # a window is only searched for with the default model (estimator is None)
+        est = estimator if estimator is not None else (window_estimator(window) if window else default_estimator())
         try:
             return extract_poses(
                 iter_frames(path, max_side=settings.video.max_side_px),
-                fps=info.fps, frame_size=(info.width, info.height),
-                estimator=WindowEstimator(est, window) if window else est,
+                fps=info.fps, frame_size=(info.width, info.height), estimator=est,
                 total_frames=info.frames_estimate, progress=_p,
                 meta={**meta, **({"window": list(window)} if window else {})},
             )

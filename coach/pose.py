@@ -275,6 +275,20 @@ class WindowEstimator:
         self._inner.close()
 
 
+#: Detection and tracking confidence of the re-run on a chosen window. The search has already seen
+#: a person there, so a dim or partly hidden one (a backlit lifter bent over the bar) is kept where
+#: MediaPipe's default 0.5 drops them.
+WINDOW_MIN_CONFIDENCE = 0.3
+
+
+def window_estimator(window: Window) -> WindowEstimator:
+    """MediaPipe on `window` of every frame, at `WINDOW_MIN_CONFIDENCE`."""
+    return WindowEstimator(
+        MediaPipeEstimator(min_detection_confidence=WINDOW_MIN_CONFIDENCE, min_tracking_confidence=WINDOW_MIN_CONFIDENCE),
+        window,
+    )
+
+
 def candidate_windows(width: int, height: int) -> list[Window]:
     """Square-ish crops that zoom a person 1.5-3x for the detector: squares of the short side
     along the long side (half-overlapping), then squares of 2/3 and 1/2 of the short side on a
@@ -452,7 +466,7 @@ def extract_video_parallel(
     if frames_estimate < MIN_PARALLEL_FRAMES:
         return extract_poses(
             iter_frames(path, max_side=max_side), fps=fps, frame_size=frame_size,
-            estimator=WindowEstimator(default_estimator(), window) if window else None,
+            estimator=window_estimator(window) if window else None,
             total_frames=frames_estimate, progress=progress, meta=meta,
         )
     # Separate interpreters (not multiprocessing): no re-import of the caller's __main__, and a

@@ -15,7 +15,7 @@ import numpy as np
 
 def main(argv: list[str]) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")
-    from coach.pose import MediaPipeEstimator, WindowEstimator
+    from coach.pose import MediaPipeEstimator, window_estimator
     from coach.schema import N_LANDMARKS
     from coach.video import iter_frames
 
@@ -23,9 +23,7 @@ def main(argv: list[str]) -> int:
     window = tuple(float(v) for v in rest[0].split(",")) if rest and rest[0] != "-" else None
     stop_i = None if int(stop) < 0 else int(stop)
     try:
-        est = MediaPipeEstimator()
-        if window is not None:
-            est = WindowEstimator(est, window)
+        est = window_estimator(window) if window is not None else MediaPipeEstimator()
         xyzs, viss, times = [], [], []
         for i, (t, rgb) in enumerate(iter_frames(path, max_side=int(max_side), frame_range=(int(start), stop_i))):
             res = est.process(rgb)
