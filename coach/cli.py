@@ -37,6 +37,8 @@ class _Progress:
             frac = min(done / total, 1.0)
             eta = (now - self.t0) / max(frac, 1e-6) * (1 - frac)
             msg = f"\r{stage}: {done}/{total} frames ({100 * frac:3.0f}%), ~{eta:4.0f} s left "
+        elif stage == "search":
+            msg = f"\rno one found at full frame, looking closer: window {done}/{total}" + " " * 10
         else:
             msg = f"\r{stage}: step {done}/{total}" + " " * 20
         sys.stderr.write(msg)
