@@ -262,8 +262,7 @@ def count_exercise_reps(
     """Reps from the exercise's main signal; the generic periodicity counter when the exercise is
     unknown or its signal is mostly unseen; optical flow when the person is seen in under half of
     the frames and the video is at hand."""
-    person = float(poses.mask.any(axis=1).mean()) if poses.n_frames else 0.0
-    if video_path is not None and person < 0.5:
+    if video_path is not None and person_share(poses) < 0.5:
         from coach.flow import count_reps_flow
 
         return count_reps_flow(video_path)

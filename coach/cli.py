@@ -186,6 +186,7 @@ def cmd_reference_delete(args) -> int:
 
 def cmd_extract(args) -> int:
     from coach.analysis import extract_video_poses
+    from coach.pose import person_share
 
     path = Path(args.input)
     progress = _Progress(args.quiet)
@@ -197,8 +198,7 @@ def cmd_extract(args) -> int:
         write_keypoint_csv(seq, out)
     else:
         seq.save_npz(out)
-    seen = seq.mask.any(axis=1).mean()
-    print(f"{out}: {seq.n_frames} frames at {seq.fps:.2f} fps, person in {100 * seen:.0f}% of frames")
+    print(f"{out}: {seq.n_frames} frames at {seq.fps:.2f} fps, person in {100 * person_share(seq):.0f}% of frames")
     return 0
 
 

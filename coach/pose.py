@@ -315,7 +315,7 @@ def candidate_windows(width: int, height: int) -> list[Window]:
 
 def person_share(seq: PoseSequence) -> float:
     """Share of frames (0..1) where the pose model found a person."""
-    return float(np.isfinite(seq.xyz[..., 0]).any(axis=1).mean()) if seq.n_frames else 0.0
+    return float(seq.mask.any(axis=1).mean()) if seq.n_frames else 0.0
 
 
 def search_person_window(

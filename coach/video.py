@@ -315,12 +315,13 @@ def sample_frames(path: str | Path, *, n: int, max_side: int | None = None, fram
         duration = _duration_s(container, stream)
         out: list[np.ndarray] = []
         if duration > 0 and stream.time_base:
+            start = (stream.start_time or 0) * stream.time_base  # seconds of the first frame's pts
             try:
                 for k in range(n):
-                    target = (k + 0.5) * duration / n
+                    target = start + (k + 0.5) * duration / n
                     container.seek(int(target / stream.time_base), stream=stream, backward=True)
                     for frame in container.decode(stream):
-                        if frame.time is None or frame.time >= target - 1e-3 + (stream.start_time or 0) * stream.time_base:
+                        if frame.time is None or frame.time >= target - 1e-3:
                             w, h = scaled_size(frame.width, frame.height, max_side)
                             img = frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA")
                             out.append(_upright(img, _rotation_cw(frame)))
