@@ -177,6 +177,10 @@ class HistoryStore:
             u = sa.engine.make_url(self.url)
         except sa.exc.ArgumentError as exc:
             raise StoreError(f"database URL: expected e.g. sqlite:///path/history.sqlite, got {self.url!r}") from exc
+        if u.drivername in ("postgres", "postgresql"):
+            # a plain postgres(ql):// URL (as hosting providers hand out) uses the bundled psycopg 3
+            u = u.set(drivername="postgresql+psycopg")
+            self.url = u.render_as_string(hide_password=False)
         self._sqlite = u.get_backend_name() == "sqlite"
         if self._sqlite and u.database:
             Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
+import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 from coach import results as R
 from coach.analysis import analyze_poses
@@ -36,9 +42,63 @@ def bundle(analysis) -> dict:
     return R.analysis_to_bundle(analysis)
 
 
-@pytest.fixture()
-def store(tmp_path):
-    s = HistoryStore(f"sqlite:///{tmp_path / 'history.sqlite'}")
+def _postgres_bin() -> Path | None:
+    """The folder of PostgreSQL's initdb / pg_ctl (Debian keeps them off PATH)."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    dirs = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
+    return next((d for d in dirs if (d / "initdb").exists()), None)
+
+
+@pytest.fixture(scope="module")
+def postgres_server():
+    """A throwaway PostgreSQL cluster on a Unix socket (no TCP), trust auth: (socket dir, port)."""
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL server not installed (apt-get install postgresql): history tested on SQLite only")
+    pytest.importorskip("psycopg", reason="psycopg not installed (pip install -r requirements.txt)")
+    root = Path(tempfile.mkdtemp(prefix="fc-pg-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        run_as = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres")
+    with socket.socket() as sk:  # a free port number names the socket file
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    data = root / "data"
+    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "coach", "-E", "UTF8",
+                    "--no-sync"], check=True, capture_output=True)
+    pg_ctl = [*run_as, str(bindir / "pg_ctl"), "-D", str(data)]
+    subprocess.run([*pg_ctl, "-w", "-l", str(root / "server.log"),
+                    "-o", f"-k {root} -p {port} -c listen_addresses='' -c fsync=off", "start"],
+                   check=True, capture_output=True)
+    try:
+        yield root, port
+    finally:
+        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], check=False, capture_output=True)  # best effort
+        shutil.rmtree(root, ignore_errors=True)
+
+
+_db_names = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """The same store tests on SQLite (the default) and on a real PostgreSQL server (hosted)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    else:
+        sock, port = request.getfixturevalue("postgres_server")
+        name = f"history_{os.getpid()}_{next(_db_names)}"
+        admin = sa.create_engine(f"postgresql+psycopg://coach@/postgres?host={sock}&port={port}",
+                                 isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        admin.dispose()
+        url = f"postgresql://coach@/{name}?host={sock}&port={port}"  # as a host hands it out
+        request.getfixturevalue("monkeypatch").setenv("FORM_COACH_HOME", str(tmp_path))  # kept videos go here
+    s = HistoryStore(url)
     yield s
     s.close()
 
@@ -140,7 +200,7 @@ def test_bad_url_and_damaged_rows_give_clear_errors(tmp_path, store, bundle):
     ws = store.local_workspace()
     rec = store.save_session(ws, bundle, None, performed_on=dt.date(2026, 2, 2))
     with store.engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE sessions SET bundle_json = '{\"format\": \"x\"' WHERE id = ?", (rec.id,))
+        conn.execute(sa.text("UPDATE sessions SET bundle_json = '{\"format\": \"x\"' WHERE id = :id"), {"id": rec.id})
     with pytest.raises(StoreError, match="stored results are damaged"):
         store.load_bundle(ws, rec.id)
     with pytest.raises(CoachError, match="expected format"):
