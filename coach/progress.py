@@ -142,10 +142,16 @@ def parts_frame(points: Sequence[SessionPoint]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["date", "session", "part", "deviation_z"])
 
 
+def _date_axis(dates: pd.Series) -> alt.Axis:
+    """Tick labels that read at a glance for the span shown: days, months or years."""
+    span_days = (dates.max() - dates.min()).days if len(dates) else 0
+    fmt = "%d %b" if span_days <= 120 else ("%b %Y" if span_days <= 2 * 366 else "%Y")
+    return alt.Axis(format=fmt, labelAngle=0, tickCount=6)
+
+
 def _line(df: pd.DataFrame, col: str, title: str, unit: str, *, color: str, zero: bool) -> alt.Chart:
     base = alt.Chart(df).encode(
-        x=alt.X("date:T", title="Date performed", axis=alt.Axis(format="%d %b %y", labelAngle=0, tickCount=6),
-              scale=alt.Scale(padding=16)),
+        x=alt.X("date:T", title="Date performed", axis=_date_axis(df["date"]), scale=alt.Scale(padding=16)),
         y=alt.Y(f"{col}:Q", title=unit, scale=alt.Scale(zero=zero)),
         tooltip=[alt.Tooltip("date:T", format="%d %b %Y"), alt.Tooltip(f"{col}:Q", format=".1f", title=title),
                  "reps:Q", "verdict:N", "reference:N"],
@@ -157,8 +163,7 @@ def _line(df: pd.DataFrame, col: str, title: str, unit: str, *, color: str, zero
 def _lines(df: pd.DataFrame, y: str, series: str, legend: str | None, y_title: str, *, title, fmt: str) -> alt.Chart:
     """Several lines over the date, with points (a layer, as the single-line charts)."""
     base = alt.Chart(df).encode(
-        x=alt.X("date:T", title="Date performed", axis=alt.Axis(format="%d %b %y", labelAngle=0, tickCount=6),
-                scale=alt.Scale(padding=16)),
+        x=alt.X("date:T", title="Date performed", axis=_date_axis(df["date"]), scale=alt.Scale(padding=16)),
         y=alt.Y(f"{y}:Q", title=y_title),
         color=alt.Color(f"{series}:N", title=legend, legend=alt.Legend(orient="right")),  # bottom squashes the plot in Streamlit
         tooltip=[alt.Tooltip("date:T", format="%d %b %Y"), f"{series}:N", alt.Tooltip(f"{y}:Q", format=fmt)],

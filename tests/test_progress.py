@@ -4,6 +4,7 @@ the before/after comparison (words and DTW-aligned side-by-side skeletons)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 
 import av
@@ -153,3 +154,20 @@ def test_clip_date_reads_the_metadata_or_falls_back(tmp_path):
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-t", "1", "-c", "copy", "-metadata",
                     "creation_time=2025-07-04T10:00:00Z", str(dated)], check=True)
     assert P.clip_date(dated, fallback) == dt.date(2025, 7, 4)
+
+
+@pytest.mark.parametrize(("days", "fmt"), [(7, "%d %b"), (200, "%b %Y"), (3755, "%Y")])
+def test_date_labels_suit_the_span_of_the_history(days, fmt):
+    """A week of sessions is labelled by day, a season by month, years of lifts by year (a
+    two-digit year such as '01 Jan 18' reads as a day)."""
+    base = dict(session_id=None, exercise="squat", exercise_label="Squat", reference="r", verdict="pass", reps=5,
+                rom_angle="left_knee", rep_s=2.0, similarity=0.9, to_peak_s=1.0, from_peak_s=1.0,
+                part_deviation={"torso": 1.0})
+    first = dt.date(2016, 8, 19)
+    points = [P.SessionPoint(performed_on=first, score=60.0, rom_deg=80.0, **base),
+              P.SessionPoint(performed_on=first + dt.timedelta(days=days), score=70.0, rom_deg=90.0, **base)]
+    charts = P.progress_charts(points)
+    assert charts
+    for chart in charts.values():
+        spec = json.dumps(chart.to_dict())
+        assert f'"format": "{fmt}"' in spec
