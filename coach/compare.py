@@ -14,7 +14,8 @@ mirrored when facing the other way, and both are resampled to `CompareSettings.r
 - Deviation z = |user angle - reference angle| / tolerance, per key angle and aligned frame.
   Tolerance per angle = sqrt(spread^2 + floor^2 + (k * ROM)^2): spread = the reference's own
   rep-to-rep spread (std of aligned differences between its reps), floor =
-  CompareSettings.min_tolerance_deg (pose-model noise and anatomy), ROM = the reference's range of
+  CompareSettings.min_tolerance_deg (pose-model noise and anatomy; straight_tolerance_deg for an
+  angle straight in any good performer, the body line), ROM = the reference's range of
   that angle (a joint sweeping 100 degrees shows large errors from small timing differences).
 - Rep score = 100 * exp(-E / (2 * softness)), E = (1 - p) * weighted mean over judged key angles
   of (the rep's mean z)^2 + p * the same for key-landmark positions (p = position_weight; angle
@@ -475,6 +476,17 @@ def _template_rep(r_reps, feats_r, s: CompareSettings) -> tuple[int, int, int]:
     return r_reps[int(np.argmin(costs))]
 
 
+# angles that are straight in good form whoever performs them (not a joint whose angle depends on
+# limb proportions or grip): their tolerance floor is CompareSettings.straight_tolerance_deg
+STRAIGHT_ANGLES = frozenset({"left_body_line", "right_body_line"})
+
+
+def tolerance_floor_deg(names, s: CompareSettings) -> np.ndarray:
+    """Per-angle tolerance floor (degrees): pose noise and anatomy, or pose noise alone for
+    STRAIGHT_ANGLES."""
+    return np.array([s.straight_tolerance_deg if n in STRAIGHT_ANGLES else s.min_tolerance_deg for n in names])
+
+
 def _tolerances(ra, rb, r_reps, template, feats_r, names, s: CompareSettings) -> tuple[np.ndarray, float]:
     """Per-angle tolerance (degrees) from the reference's rep-to-rep spread plus the noise floor;
     and one position tolerance (torso lengths)."""
@@ -498,7 +510,7 @@ def _tolerances(ra, rb, r_reps, template, feats_r, names, s: CompareSettings) ->
     # a joint that sweeps a wide range also shows wide errors from small timing differences
     rom = np.nanpercentile(ra, 95, axis=0) - np.nanpercentile(ra, 5, axis=0) if np.isfinite(ra).any() else 0.0
     rom = np.where(np.isfinite(rom), rom, 0.0)
-    tol_deg = np.sqrt(spread**2 + s.min_tolerance_deg**2 + (s.tolerance_per_rom * rom) ** 2)
+    tol_deg = np.sqrt(spread**2 + tolerance_floor_deg(names, s) ** 2 + (s.tolerance_per_rom * rom) ** 2)
     tol_pos = math.sqrt(pos_spread**2 + s.min_tolerance_pos**2)
     return tol_deg, tol_pos
 

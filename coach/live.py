@@ -48,6 +48,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from coach.compare import tolerance_floor_deg
 from coach.errors import CoachError, VideoError
 from coach.exercises import ExerciseDef, RuleFinding, get_exercise
 from coach.feedback import _ADVICE, _describe
@@ -165,7 +166,7 @@ def _prepare_reference(ref: Reference, ex: ExerciseDef, settings: LiveSettings) 
         rom = np.nanpercentile(angles[0], 95, axis=0) - np.nanpercentile(angles[0], 5, axis=0)
     rom = np.where(np.isfinite(rom), rom, 0.0)
     c = settings.compare
-    tol = np.sqrt(c.min_tolerance_deg**2 + (c.tolerance_per_rom * rom) ** 2)
+    tol = np.sqrt(tolerance_floor_deg(ex.key_angles, c) ** 2 + (c.tolerance_per_rom * rom) ** 2)
     sig = ex.signal(xy / robust_scale_px(xy))
     amp = float(np.nanpercentile(sig, 98) - np.nanpercentile(sig, 2)) if np.isfinite(sig).any() else float("nan")
     start = int(np.argmin(np.abs(ts[idx] - start_t)))
