@@ -11,7 +11,8 @@ mirrored when facing the other way, and both are resampled to `CompareSettings.r
   it says how far each keypoint's own motion is from the reference, whatever the others do.
 - Cosine similarity per aligned frame pair over the exercise's key landmarks, weighted by the
   smaller of the two visibilities (SEEDS §4, with confidence as its author suggested).
-- Deviation z = |user angle - reference angle| / tolerance, per key angle and aligned frame.
+- Deviation z = |user angle - reference angle| / tolerance, per key angle and aligned frame (0
+  when a body line or neck is straighter than the reference's: straight is their ideal).
   Tolerance per angle = sqrt(spread^2 + floor^2 + (k * ROM)^2): spread = the reference's own
   rep-to-rep spread (std of aligned differences between its reps), floor =
   CompareSettings.min_tolerance_deg (pose-model noise and anatomy; straight_tolerance_deg for an
@@ -202,6 +203,7 @@ ANGLE_PART = {
     **ANGLE_PART,
     "left_shoulder": "left_arm", "right_shoulder": "right_arm",
     "left_hip": "hips", "right_hip": "hips", "left_ankle": "left_leg", "right_ankle": "right_leg",
+    "left_neck": "head", "right_neck": "head",
 }
 
 
@@ -302,7 +304,7 @@ def compare(
     rb_al = rb[ref_of]
     tol = _tolerances(ra, rb, r_reps, template, feats_r, names, s)
     tol_deg, tol_pos = tol
-    z = np.abs(ua - ra_al) / tol_deg[None, :]
+    z = deviation_z(ua, ra_al, tol_deg, names)
     mask_j = np.zeros(len(names), dtype=bool)
     mask_j[judged] = True
     z[:, ~mask_j] = np.nan
@@ -479,6 +481,18 @@ def _template_rep(r_reps, feats_r, s: CompareSettings) -> tuple[int, int, int]:
 # angles that are straight in good form whoever performs them (not a joint whose angle depends on
 # limb proportions or grip): their tolerance floor is CompareSettings.straight_tolerance_deg
 STRAIGHT_ANGLES = frozenset({"left_body_line", "right_body_line"})
+# angles whose ideal is straight: a user straighter than the reference is not told off
+STRAIGHT_IS_GOOD = frozenset({"left_body_line", "right_body_line", "left_neck", "right_neck"})
+
+
+def deviation_z(user_deg: np.ndarray, ref_deg: np.ndarray, tol_deg: np.ndarray, names) -> np.ndarray:
+    """|user - reference| / tolerance per angle (last axis = names); an angle of STRAIGHT_IS_GOOD
+    straighter than the reference's is no fault (0): only bending it more counts."""
+    user_deg, ref_deg = np.asarray(user_deg, dtype=np.float64), np.asarray(ref_deg, dtype=np.float64)
+    z = np.abs(user_deg - ref_deg) / tol_deg
+    straight = np.array([n in STRAIGHT_IS_GOOD for n in names], dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return np.where(straight & (user_deg > ref_deg), 0.0, z)
 
 
 def tolerance_floor_deg(names, s: CompareSettings) -> np.ndarray:

@@ -259,7 +259,7 @@ class ExerciseDef:
 ANGLE_WEIGHTS: Mapping[str, Mapping[str, float]] = MappingProxyType(
     {
         "squat": {"knee": 1.0, "hip": 1.0, "trunk_lean": 1.5, "ankle": 0.5},
-        "push_up": {"body_line": 3.0, "elbow": 1.0, "shoulder": 0.5},
+        "push_up": {"body_line": 3.0, "elbow": 1.0, "shoulder": 0.5, "neck": 1.0},
         "lunge": {"knee": 1.5, "hip": 1.0, "trunk_lean": 1.0},
         "bicep_curl": {"elbow": 1.5, "shoulder": 1.5, "trunk_lean": 1.0},
         "shoulder_press": {"elbow": 1.5, "shoulder": 1.0, "trunk_lean": 1.0},
@@ -293,7 +293,8 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
         ),
         "push_up": ExerciseDef(
             "push_up", "Push-up", _shoulders_to_hands_drop, "bottom", "top",
-            ("left_elbow", "right_elbow", "left_shoulder", "right_shoulder", "left_body_line", "right_body_line"),
+            ("left_elbow", "right_elbow", "left_shoulder", "right_shoulder", "left_body_line", "right_body_line",
+             "left_neck", "right_neck"),
             (*_TRUNK, *_ARMS[2:], L.LEFT_KNEE, L.RIGHT_KNEE, L.LEFT_ANKLE, L.RIGHT_ANKLE),
             ("side", "front"),
             (

@@ -27,6 +27,7 @@ _ADVICE: dict[tuple[str, str, int], str] = {
     ("push_up", "elbow", +1): "lower your chest further",
     ("push_up", "body_line", -1): "keep a straight line from shoulders to ankles",
     ("push_up", "shoulder", +1): "keep your elbows closer to your body",
+    ("push_up", "neck", -1): "keep your head in line with your back, eyes on the floor just ahead of your hands",
     ("bicep_curl", "elbow", +1): "curl the weight higher",
     ("bicep_curl", "elbow", -1): "lower the weight all the way down",
     ("bicep_curl", "shoulder", +1): "keep your elbows pinned at your sides",
@@ -84,6 +85,8 @@ def _describe(name: str, diff: float, mirrored: bool) -> str:
     mag = abs(diff)
     if joint == "trunk_lean":
         return f"torso leans {mag:.0f}° {'more' if diff > 0 else 'less'} than the reference"
+    if joint == "neck":
+        return f"head {mag:.0f}° {'more in line with' if diff > 0 else 'further out of line with'} your back than the reference"
     if joint == "body_line":
         return f"{who.replace('body line', 'shoulder-hip-ankle line')} bent {mag:.0f}° {'less' if diff > 0 else 'more'} than the reference"
     return f"{who} bent {mag:.0f}° {'less' if diff > 0 else 'more'} than the reference"

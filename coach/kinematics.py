@@ -50,6 +50,10 @@ JOINT_ANGLES: tuple[JointAngle, ...] = (
     # body line shoulder-hip-ankle: 180 = straight plank; sag or pike bends it
     JointAngle("left_body_line", L.LEFT_SHOULDER, L.LEFT_HIP, L.LEFT_ANKLE),
     JointAngle("right_body_line", L.RIGHT_SHOULDER, L.RIGHT_HIP, L.RIGHT_ANKLE),
+    # neck ear-shoulder-hip: near straight with the head in line with the back; a dropped, jutting
+    # or craned head bends it
+    JointAngle("left_neck", L.LEFT_EAR, L.LEFT_SHOULDER, L.LEFT_HIP),
+    JointAngle("right_neck", L.RIGHT_EAR, L.RIGHT_SHOULDER, L.RIGHT_HIP),
 )
 ANGLE_BY_NAME: Mapping[str, JointAngle] = MappingProxyType({a.name: a for a in JOINT_ANGLES})
 #: The landmark whose position each angle describes (for body maps and feedback).

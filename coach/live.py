@@ -48,7 +48,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from coach.compare import tolerance_floor_deg
+from coach.compare import deviation_z, tolerance_floor_deg
 from coach.errors import CoachError, VideoError
 from coach.exercises import ExerciseDef, RuleFinding, get_exercise
 from coach.feedback import _ADVICE, _describe
@@ -404,7 +404,7 @@ class LiveCoach:
         m, f = np.unravel_index(int(np.nanargmax(cos)), cos.shape)
         sim = float(np.clip(cos[m, f], 0.0, 1.0))
         ua = angle_matrix(user[None], self.exercise.key_angles)[0]
-        z = np.abs(ua - self._ref.angles[m, f]) / self._ref.tolerance_deg
+        z = deviation_z(ua, self._ref.angles[m, f], self._ref.tolerance_deg, self.exercise.key_angles)
         sev = np.full(N_LANDMARKS, np.nan)
         for k, name in enumerate(self.exercise.key_angles):
             if not np.isfinite(z[k]):
@@ -488,7 +488,7 @@ class LiveCoach:
             # which way each joint moves from the start to the working extreme (0: a posture joint)
             travel = ref_peak - self._ref.angles[m, self._ref.start]
             direction = np.where(np.abs(travel) >= 10.0, np.sign(travel), 0.0)
-            z = np.abs(diff) / self._ref.tolerance_deg
+            z = deviation_z(ua, ref_peak, self._ref.tolerance_deg, ex.key_angles)
             judged = self._near_side(ex.key_angles, xy_t[a : b + 1], view)
             for k, name in enumerate(ex.key_angles):
                 if k not in judged or not np.isfinite(z[k]) or z[k] < 1.0:

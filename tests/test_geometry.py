@@ -244,3 +244,19 @@ def test_npz_round_trip_and_corrupt_file(tmp_path):
     p.write_bytes(p.read_bytes()[:100])
     with pytest.raises(KeypointFileError, match="not a readable"):
         PoseSequence.load_npz(p)
+
+
+def test_straight_angles_are_only_faulted_for_bending():
+    """A body line or neck straighter than the reference's scores 0; bending it more, or any other
+    joint either way, scores |difference| / tolerance. Straight angles get the narrower floor."""
+    from coach.compare import deviation_z, tolerance_floor_deg
+    from coach.settings import CompareSettings
+
+    names = ("right_body_line", "right_neck", "right_elbow")
+    tol = tolerance_floor_deg(names, CompareSettings())
+    assert tol.tolist() == [8.0, 12.0, 12.0]  # the neck's angle varies with posture: the usual floor
+    ref = np.array([170.0, 165.0, 90.0])
+    assert deviation_z(np.array([178.0, 175.0, 102.0]), ref, tol, names).tolist() == [0.0, 0.0, 1.0]
+    z = deviation_z(np.array([[162.0, 153.0, 78.0]]), ref, tol, names)
+    assert z.tolist() == [[1.0, 1.0, 1.0]]
+    assert np.isnan(deviation_z(np.array([np.nan, 160.0, 90.0]), ref, tol, names)[0])
