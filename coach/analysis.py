@@ -473,6 +473,14 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
 PERSON_SEARCH_SAMPLES = 12  # frames judged per candidate window when the person is not found
 
 
+def analysis_stride(fps: float, settings: AnalysisSettings = DEFAULT_SETTINGS) -> int:
+    """Analyse every n-th frame so the analysed rate is about VideoSettings.max_analysis_fps at most
+    (1 for ordinary 24-30 fps clips, 2 for 60 fps, 4 for 120 fps slow motion)."""
+    if not (np.isfinite(fps) and fps > 0):
+        return 1
+    return max(1, round(fps / settings.video.max_analysis_fps))
+
+
 def extract_video_poses(
     path: str | Path,
     *,
@@ -487,12 +495,15 @@ def extract_video_poses(
     t0 = time.perf_counter()
     info = probe(path, max_bytes=settings.video.max_bytes, max_duration_s=settings.video.max_duration_s)
     timings["probe"] = time.perf_counter() - t0
+    stride = analysis_stride(info.fps, settings)
+    fps = info.fps / stride
     cache_file = None
     cached = None
     if use_cache and estimator is None:
         t0 = time.perf_counter()
         digest = file_sha256(path)
-        cache_file = data_home() / "cache" / f"{digest[:32]}-{settings.video.max_side_px}.npz"
+        every = f"-s{stride}" if stride > 1 else ""
+        cache_file = data_home() / "cache" / f"{digest[:32]}-{settings.video.max_side_px}{every}.npz"
         timings["hash"] = time.perf_counter() - t0
         if cache_file.exists():
             try:
@@ -507,23 +518,23 @@ def extract_video_poses(
 
     def _p(done: int, total: int) -> None:
         if progress:
-            progress("pose", done, total or info.frames_estimate)
+            progress("pose", done, total or -(-info.frames_estimate // stride))
 
-    meta = {"source": path.name, "sha256_prefix": cache_file.stem if cache_file else None}
+    meta = {"source": path.name, "sha256_prefix": cache_file.stem if cache_file else None, "frame_stride": stride}
 
     def run(window: Window | None) -> PoseSequence:
         if estimator is None and settings.video.pose_workers > 1:
             return extract_video_parallel(
-                path, fps=info.fps, frame_size=(info.width, info.height), frames_estimate=info.frames_estimate,
-                max_side=settings.video.max_side_px, progress=_p, meta=meta, window=window,
+                path, fps=fps, frame_size=(info.width, info.height), frames_estimate=info.frames_estimate,
+                max_side=settings.video.max_side_px, progress=_p, meta=meta, window=window, stride=stride,
             )
         # a window is only searched for with the default model (estimator is None)
         est = estimator if estimator is not None else (window_estimator(window) if window else default_estimator())
         try:
             return extract_poses(
-                iter_frames(path, max_side=settings.video.max_side_px),
-                fps=info.fps, frame_size=(info.width, info.height), estimator=est,
-                total_frames=info.frames_estimate, progress=_p,
+                iter_frames(path, max_side=settings.video.max_side_px, stride=stride),
+                fps=fps, frame_size=(info.width, info.height), estimator=est,
+                total_frames=-(-info.frames_estimate // stride), progress=_p,
                 meta={**meta, **({"window": list(window)} if window else {})},
             )
         finally:

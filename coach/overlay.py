@@ -127,7 +127,8 @@ def write_annotated_video(a: Analysis, out_path, *, video_path=None, progress=No
     sev, ghost, captions = overlay_tracks(a)
     if video_path is not None:
         render.render_annotated_video(
-            video_path, a.poses.xy, out_path, severity=sev, ghost_xy=ghost, captions=captions, progress=progress
+            video_path, a.poses.xy, out_path, severity=sev, ghost_xy=ghost, captions=captions, progress=progress,
+            timestamps_s=a.poses.timestamps_s if a.poses.meta.get("frame_stride", 1) > 1 else None,
         )
     else:
         render.render_pose_video(

@@ -452,10 +452,12 @@ def extract_video_parallel(
     progress: ProgressFn | None = None,
     meta: dict | None = None,
     window: Window | None = None,
+    stride: int = 1,
 ) -> PoseSequence:
     """Landmarks of a video on two processes (two contiguous halves; MediaPipe restarts tracking at
     the split, which costs one detection). Falls back to one process for short clips.
-    window: run the model on this crop of every frame (`WindowEstimator`)."""
+    window: run the model on this crop of every frame (`WindowEstimator`); stride: analyse every
+    stride-th frame, fps is then the analysed rate."""
     import subprocess
     import sys
     import tempfile
@@ -463,11 +465,12 @@ def extract_video_parallel(
 
     from coach.video import iter_frames
 
-    if frames_estimate < MIN_PARALLEL_FRAMES:
+    total = -(-frames_estimate // stride)  # frames analysed
+    if total < MIN_PARALLEL_FRAMES:
         return extract_poses(
-            iter_frames(path, max_side=max_side), fps=fps, frame_size=frame_size,
+            iter_frames(path, max_side=max_side, stride=stride), fps=fps, frame_size=frame_size,
             estimator=window_estimator(window) if window else None,
-            total_frames=frames_estimate, progress=progress, meta=meta,
+            total_frames=total, progress=progress, meta=meta,
         )
     # Separate interpreters (not multiprocessing): no re-import of the caller's __main__, and a
     # crash in the model cannot take the app down with it.
@@ -481,7 +484,7 @@ def extract_video_parallel(
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "coach.pose_worker", str(path), str(max_side), str(a), str(b),
-                 str(float(frame_size[0])), str(out), ",".join(map(repr, window)) if window else "-"],
+                 str(float(frame_size[0])), str(out), ",".join(map(repr, window)) if window else "-", str(stride)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_worker_env(),
             )
             for (a, b), out in zip(ranges, outs, strict=True)
@@ -504,7 +507,7 @@ def extract_video_parallel(
                 total_done = sum(done)
             if progress is not None and total_done != reported:
                 reported = total_done
-                progress(total_done, frames_estimate)
+                progress(total_done, total)
         for t in threads:
             t.join()
         for p in procs:

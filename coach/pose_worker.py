@@ -1,7 +1,8 @@
 """One half of a video through MediaPipe, in its own interpreter (see pose.extract_video_parallel).
 
-python -m coach.pose_worker VIDEO MAX_SIDE START STOP FRAME_WIDTH OUT.npz [WINDOW]
+python -m coach.pose_worker VIDEO MAX_SIDE START STOP FRAME_WIDTH OUT.npz [WINDOW [STRIDE]]
 WINDOW: "x0,y0,x1,y1" crop fractions (pose.WindowEstimator) or "-" for the whole frame.
+STRIDE: analyse every STRIDE-th frame of the stream (default 1).
 Prints "progress N" lines; writes xyz, visibility, timestamps_s to OUT.npz; on failure prints
 "error: ..." on stderr and exits 1."""
 
@@ -22,10 +23,12 @@ def main(argv: list[str]) -> int:
     path, max_side, start, stop, width, out, *rest = argv
     window = tuple(float(v) for v in rest[0].split(",")) if rest and rest[0] != "-" else None
     stop_i = None if int(stop) < 0 else int(stop)
+    stride = int(rest[1]) if len(rest) > 1 else 1
     try:
         est = window_estimator(window) if window is not None else MediaPipeEstimator()
         xyzs, viss, times = [], [], []
-        for i, (t, rgb) in enumerate(iter_frames(path, max_side=int(max_side), frame_range=(int(start), stop_i))):
+        for i, (t, rgb) in enumerate(iter_frames(path, max_side=int(max_side), frame_range=(int(start), stop_i),
+                                                   stride=stride)):
             res = est.process(rgb)
             if res is None:
                 xyzs.append(np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32))

@@ -263,36 +263,58 @@ def render_annotated_video(
     captions: Sequence[str] | None = None,
     max_side: int = 720,
     progress: ProgressFn | None = None,
+    timestamps_s: np.ndarray | None = None,
 ) -> RenderedVideo:
     """Re-decode `video_path` and write it to `out_path` (H.264 MP4) with skeletons drawn on.
 
     xy: (T, 33, 2) user keypoints in pixels of the upright full-resolution frame (VideoInfo
     width/height); severity: (T, 33) or None; ghost_xy: (T, 33, 2) reference keypoints in the same
     pixels, drawn first so the user's skeleton stays on top; captions: one line per frame.
-    max_side: longer side of the output in pixels. Pose frame i is drawn on decoded frame i; when
-    the counts differ the output stops at the shorter. Frames are streamed, never all held.
+    max_side: longer side of the output in pixels. Pose frame i is drawn on decoded frame i; with
+    timestamps_s (seconds of each pose frame, on the decoder's clock) each decoded frame gets the
+    pose nearest in time instead, so poses analysed on every n-th frame annotate every frame. The
+    output stops where the poses end. Frames are streamed, never all held.
     The source fps is kept. Nothing is left at `out_path` if anything fails.
     """
     pts, sev, ghost = _tracks(xy, severity, ghost_xy, captions)
     info = probe(video_path)
     t = pts.shape[0]
-    total = min(t, info.frames_estimate) if info.frames_estimate > 0 else t
+    ts = None if timestamps_s is None else np.asarray(timestamps_s, dtype=np.float64)
+    if ts is not None and ts.shape != (t,):
+        raise ValueError(f"timestamps_s must have shape ({t},), got {ts.shape}")
+    # with timestamps: as many output frames as the video has up to the last pose (plus its frame)
+    end_s = None if ts is None or t == 0 else ts[-1] + (ts[-1] - ts[0]) / max(t - 1, 1)
+    if info.frames_estimate <= 0:
+        total = t
+    else:
+        total = info.frames_estimate if ts is not None else min(t, info.frames_estimate)
     n = 0
     with H264Writer(out_path, info.fps) as writer:
-        for _, frame in iter_frames(video_path, max_side=max_side):
-            if n >= t:
+        for time_s, frame in iter_frames(video_path, max_side=max_side):
+            if (ts is None and n >= t) or (end_s is not None and time_s >= end_s - 1e-6):
                 break
+            k = n if ts is None else _nearest(ts, time_s)
             img = frame if frame.flags.writeable and frame.flags.c_contiguous else frame.copy()
             # per axis: decoded sides are rounded to even, so the two scales differ slightly
             scale_xy = np.array([img.shape[1] / info.width, img.shape[0] / info.height])
-            _annotate(img, n, scale_xy, pts, sev, ghost, captions)
+            _annotate(img, k, scale_xy, pts, sev, ghost, captions)
             writer.write(img)
             n += 1
             if progress is not None:
                 progress(n, total)
-    if n != t:
+    if ts is None and n != t:
         log.info("%s: %d poses but the video ended after %d frames; wrote %d", Path(video_path).name, t, n, n)
     return RenderedVideo(Path(out_path), n, info.fps, writer.width, writer.height)
+
+
+def _nearest(ts: np.ndarray, time_s: float) -> int:
+    """Index of the timestamp nearest to time_s (ts increasing)."""
+    i = int(np.searchsorted(ts, time_s))
+    if i <= 0:
+        return 0
+    if i >= ts.size:
+        return ts.size - 1
+    return i if ts[i] - time_s < time_s - ts[i - 1] else i - 1
 
 
 def render_pose_video(

@@ -12,6 +12,9 @@ class VideoSettings:
     max_bytes: int = 500_000_000  # upload limit, bytes
     max_duration_s: float = 600.0  # longest clip analysed, seconds
     pose_workers: int = 2  # processes running the pose model on halves of a long clip (2-core target)
+    # a 60 fps phone clip is analysed at 30 fps (every 2nd frame): movements of a rep are far slower
+    # than 15 Hz, and the pose model's time halves
+    max_analysis_fps: float = 30.0
 
 
 @dataclass(frozen=True)

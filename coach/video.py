@@ -210,7 +210,11 @@ def probe(path: str | Path, *, max_bytes: int | None = None, max_duration_s: flo
 
 
 def iter_frames(
-    path: str | Path, *, max_side: int | None = None, frame_range: tuple[int, int | None] | None = None
+    path: str | Path,
+    *,
+    max_side: int | None = None,
+    frame_range: tuple[int, int | None] | None = None,
+    stride: int = 1,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (time_s, rgb) for each upright frame: rgb is (H, W, 3) uint8, C-contiguous.
 
@@ -223,11 +227,15 @@ def iter_frames(
     frames before the break and logs a warning.
     frame_range: (start, stop) frame indices to yield (stop None = to the end); frames before start
     are decoded for their timing but not converted, so a worker can take the second half cheaply.
+    stride: yield only frames whose index in the whole stream is a multiple of it (the others are
+    decoded, not converted), so two workers' halves stay on one grid.
     """
     import av
 
     if max_side is not None and max_side < 16:
         raise ValueError(f"max_side must be at least 16 px, got {max_side}")
+    if stride < 1:
+        raise ValueError(f"stride must be at least 1, got {stride}")
     path = Path(path)
     container = _open(path)
     try:
@@ -270,7 +278,7 @@ def iter_frames(
             if prev is not None and t <= prev:
                 t = expected
                 repaired += 1
-            if frame_range is not None and n < frame_range[0]:
+            if (frame_range is not None and n < frame_range[0]) or n % stride:
                 prev = t
                 n += 1
                 continue

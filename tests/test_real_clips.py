@@ -157,3 +157,31 @@ def test_push_up_faults_get_their_body_part_and_good_push_ups_do_not(home):
     for good in ("correct3", "correct4"):
         assert not parts[good] & {"head", "hips"}, runs[good].cues
         assert runs[good].score > max(runs["wrong2"].score, runs["wrong3"].score)
+
+
+def test_a_60_fps_clip_is_analysed_at_30_fps_and_annotated_at_60(home, tmp_path):
+    """Every 2nd frame of a 60 fps clip goes through the pose model (half the time); two workers
+    and one give the same frames; the reps are all counted; the annotated video keeps all 60 fps
+    frames, each drawn with the nearest analysed pose."""
+    import dataclasses
+
+    from coach.analysis import analyze_poses, extract_video_poses
+    from coach.overlay import write_annotated_video
+    from coach.settings import DEFAULT_SETTINGS
+    from coach.video import probe
+
+    rel = "videos/gym-rom-wissem/squat.mp4"
+    path = shared_path(rel)
+    seq, info, _t = extract_video_poses(path, use_cache=False)
+    assert info.fps == pytest.approx(60.0) and seq.fps == pytest.approx(30.0)
+    assert seq.meta["frame_stride"] == 2 and seq.n_frames == -(-info.frames_estimate // 2)
+    assert np.allclose(np.diff(seq.timestamps_s), 1 / 30, atol=1e-3)
+    one = dataclasses.replace(DEFAULT_SETTINGS, video=dataclasses.replace(DEFAULT_SETTINGS.video, pose_workers=1))
+    seq1, _i, _t = extract_video_poses(path, settings=one, use_cache=False)
+    assert np.array_equal(seq1.timestamps_s, seq.timestamps_s)
+    a = analyze_poses(seq, video=info, source=rel)
+    assert a.reps.count == int(_manifest()[rel]["reps"])
+    out = tmp_path / "annotated.mp4"
+    write_annotated_video(a, out, video_path=path)
+    made = probe(out)
+    assert made.fps == pytest.approx(60.0) and abs(made.frames_estimate - info.frames_estimate) <= 1

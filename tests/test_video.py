@@ -389,3 +389,21 @@ def test_sample_frames_seeks_to_evenly_spread_upright_frames(rel):
     assert where[0] < len(every) / 4 and where[-1] > 3 * len(every) / 4
     with pytest.raises(ValueError, match="expected n >= 1"):
         sample_frames(path, n=0)
+
+
+SIXTY_FPS = "videos/gym-rom-wissem/squat.mp4"  # 60 fps phone-style clip, 787 frames
+
+
+def test_stride_keeps_every_nth_frame_on_one_grid_across_halves():
+    """stride=2 yields frames 0, 2, 4 ... with their own times; a second half starting at an odd
+    frame index still lands on the same even frames, so two workers' halves join seamlessly."""
+    path = shared_path(SIXTY_FPS)
+    full = [t for t, _ in iter_frames(path, max_side=160)]
+    assert len(full) > 700
+    every2 = [t for t, _ in iter_frames(path, max_side=160, stride=2)]
+    assert every2 == full[::2]
+    first = [t for t, _ in iter_frames(path, max_side=160, frame_range=(0, 301), stride=2)]
+    second = [t for t, _ in iter_frames(path, max_side=160, frame_range=(301, None), stride=2)]
+    assert first + second == every2
+    with pytest.raises(ValueError, match="stride must be at least 1, got 0"):
+        next(iter_frames(path, stride=0))
