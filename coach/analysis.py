@@ -165,7 +165,8 @@ class Analysis:
             "proportions": self.proportions.as_dict(),
             "reference_proportions": self.reference_proportions.as_dict(),
             "duration_s": round(self.poses.duration_s, 2),
-            "fps": round(self.poses.fps, 3),
+            "fps": round(self.poses.fps, 3),  # the analysed rate (every frame_stride-th frame of the video)
+            "frame_stride": int(self.poses.meta.get("frame_stride", 1)),
             "frames": self.poses.n_frames,
             "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
         })

@@ -239,8 +239,7 @@ def _summary_html(s: Mapping) -> str:
         ("Camera view", f"{view} <span class=\"muted\">({_pct(s.get('view_confidence'))} sure)</span>"),
         ("Reference", f"{_e(s.get('reference_name'))} <span class=\"muted\">(<code>{_e(s.get('reference'))}</code>, "
                       f"{_e(s.get('reference_view'))} view)</span>"),
-        ("Clip", f"{_e(s.get('source'))} <span class=\"muted\">({_num(s.get('duration_s'), '.1f')} s at "
-                 f"{_num(s.get('fps'), '.0f')} fps)</span>"),
+        ("Clip", f"{_e(s.get('source'))} <span class=\"muted\">({_e(R.clip_rate_text(s))})</span>"),
     ]
     if s.get("excluded"):
         rows.append(("Not judged", _e(", ".join(R.label(str(x)) for x in s["excluded"]))))

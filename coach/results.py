@@ -40,6 +40,16 @@ YOU = "You"
 REFERENCE = "Reference"
 
 
+def clip_rate_text(summary: Mapping) -> str:
+    """"13.1 s at 30 fps", or for a fast clip analysed on every n-th frame both rates: "13.1 s
+    filmed at 60 fps, analysed at 30"."""
+    dur, fps = float(summary.get("duration_s") or 0.0), float(summary.get("fps") or 0.0)
+    stride = int(summary.get("frame_stride") or 1)
+    if stride > 1:
+        return f"{dur:.1f} s filmed at {fps * stride:.0f} fps, analysed at {fps:.0f}"
+    return f"{dur:.1f} s at {fps:.0f} fps"
+
+
 def label(name: str) -> str:
     """"right_knee" -> "Right knee" (angle, landmark, body part or segment names)."""
     return name.replace("_", " ").capitalize()

@@ -120,7 +120,7 @@ def render_summary(bundle: dict) -> None:
         f"exercise **{s['exercise_label']}** ({_fmt(100 * s['exercise_confidence'])}% sure)",
         f"view **{s['view']}** ({_fmt(100 * s['view_confidence'])}% sure)",
         f"reference `{s['reference']}` ({s['reference_view']} view)",
-        f"{s['duration_s']:.1f} s at {s['fps']:.0f} fps",
+        R.clip_rate_text(s),
     ]
     st.caption(" · ".join(bits))
 

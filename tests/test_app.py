@@ -170,3 +170,15 @@ def test_errors_show_one_line_and_never_a_traceback():
     assert messages[0] == "clip.mp4: expected a readable video, got unreadable data"
     assert messages[1].startswith("Something went wrong while analysing")
     assert "internal detail" not in " ".join(messages) and "Traceback" not in " ".join(messages)
+
+
+def test_a_clip_analysed_on_every_2nd_frame_says_both_rates(bundle):
+    """A 60 fps clip is analysed at 30 fps: the results line names the filming rate and the
+    analysed one, instead of calling a 60 fps clip a 30 fps one."""
+    fast = json.loads(json.dumps(bundle))
+    fast["summary"].update(fps=30.0, frame_stride=2, duration_s=13.1)
+    at = AppTest.from_function(_results_script, kwargs={"bundle": fast, "video": None}, default_timeout=TIMEOUT).run()
+    _no_exception(at)
+    captions = " ".join(c.value for c in at.caption)
+    assert "13.1 s filmed at 60 fps, analysed at 30" in captions
+    assert bundle["summary"]["frame_stride"] == 1  # an ordinary clip: every frame
