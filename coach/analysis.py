@@ -498,6 +498,7 @@ def extract_video_poses(
     timings["probe"] = time.perf_counter() - t0
     stride = analysis_stride(info.fps, settings)
     fps = info.fps / stride
+    n_analysed = -(-info.frames_estimate // stride)  # about: container counts over-report for some files
     cache_file = None
     cached = None
     if use_cache and estimator is None:
@@ -519,7 +520,7 @@ def extract_video_poses(
 
     def _p(done: int, total: int) -> None:
         if progress:
-            progress("pose", done, total or -(-info.frames_estimate // stride))
+            progress("pose", done, total or n_analysed)
 
     meta = {"source": path.name, "sha256_prefix": cache_file.stem if cache_file else None, "frame_stride": stride}
 
@@ -535,7 +536,7 @@ def extract_video_poses(
             return extract_poses(
                 iter_frames(path, max_side=settings.video.max_side_px, stride=stride),
                 fps=fps, frame_size=(info.width, info.height), estimator=est,
-                total_frames=-(-info.frames_estimate // stride), progress=_p,
+                total_frames=n_analysed, progress=_p,
                 meta={**meta, **({"window": list(window)} if window else {})},
             )
         finally:
