@@ -23,7 +23,8 @@ excursion is judged against the set's own typical rep, not against a fixed thres
    `partial_fraction` is partial (reported, not counted); below `min_prominence` it is jitter.
 5. A rep seen on one side only (the clip starts after its rest, or ends at or before its return)
    counts when the seen side shows at least `edge_fraction` of A, when a peak that ends the signal
-   had stopped there (not cut on the way up), and, when no complete rep exists to compare with,
+   had stopped there (not cut on the way up; or, at a gap of at most `max_bridge_s`, the signal is
+   found again back at the rep's rest level), and, when no complete rep exists to compare with,
    when both sides fall back at least `min_return` of the rise (a lone one-way movement such as
    walking in or out is not a rep).
 6. start/end of a rep are where the signal leaves/reaches its rest band (`rest_band` x the rise
@@ -37,6 +38,7 @@ own signal is not seen.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -374,6 +376,22 @@ def _stopped(y: np.ndarray, p: _Peak) -> bool:
     return d.size >= 2 and d[-1] <= 0.3 * d.max()
 
 
+def _back_after_gap(y: np.ndarray, p: _Peak, segs: list[tuple[int, int]], max_gap: int, rest_band: float) -> bool:
+    """For a peak cut by the end of a segment on its way up: the next segment starts at most
+    `max_gap` samples later back at the rest level this rep rose from (within 2 x `rest_band` of
+    its rise), so the rest of the rise and the whole return happened unseen in the gap (a lifter
+    lost at the top of the pull)."""
+    for (_a1, b1), (a2, b2) in itertools.pairwise(segs):
+        if b1 - 1 == p.peak:
+            if a2 - b1 > max_gap:
+                return False
+            # back at that level, not merely low: a start far below it is a different state
+            # (the generic signal of a lifter re-found in another pose), not this rep's rest
+            start = float(np.nanmedian(y[a2 : min(b2, a2 + 3)]))
+            return abs(start - y[p.left]) <= 2 * rest_band * (y[p.peak] - y[p.left])
+    return False
+
+
 def _empty(method: str, y: np.ndarray, confidence: float, period_s: float = float("nan")) -> RepResult:
     y = np.array(y, dtype=np.float64)
     y.setflags(write=False)
@@ -414,7 +432,8 @@ def count_reps(
     for a, b in segs:
         cand = _segment_peaks(y, a, b, 0.25 * s.min_amplitude, reach, s.rest_band)
         seg_peaks.append(_merge(y, cand, min_return=s.min_return, min_dist=min_dist, full_return=1 - s.rest_band))
-    peaks = _bridge_gaps(y, segs, seg_peaks, max_gap=round(s.max_bridge_s * fps), reach=reach)
+    max_gap = round(s.max_bridge_s * fps)
+    peaks = _bridge_gaps(y, segs, seg_peaks, max_gap=max_gap, reach=reach)
     rises = np.array([_rise(y, p) for p in peaks])
     one_sided = np.array([p.edge or p.left_open or p.right_open for p in peaks], dtype=bool)
     strong = rises >= s.min_amplitude
@@ -443,7 +462,9 @@ def count_reps(
             # rep to compare with, when both sides fall back at least min_return of the rise (a lone
             # one-way movement such as walking in is not a rep)
             falls = (y[p.peak] - y[p.left], y[p.peak] - y[p.right])
-            if depth < s.edge_fraction or rise < s.min_amplitude or (p.edge and not _stopped(y, p)):
+            if depth < s.edge_fraction or rise < s.min_amplitude or (
+                p.edge and not _stopped(y, p) and not _back_after_gap(y, p, segs, max_gap, s.rest_band)
+            ):
                 continue
             if not any_complete and min(falls) < s.min_return * max(falls):
                 continue

@@ -121,6 +121,23 @@ def test_rep_whose_extreme_fell_in_a_tracking_gap_still_counts():
     assert count(three, settings=RepSettings(max_bridge_s=0.0)).count == 2
 
 
+def test_rep_lost_on_its_way_up_counts_when_tracking_returns_at_its_rest():
+    """The lifter is lost near the top of the middle rep (4.2 s, 90% of the way up) and found again
+    1.8 s later back at rest: the rest of the rise and the return happened in the gap, so the rep
+    counts. Found again far below that rest (another state, not this rep's return), it does not,
+    and neither does it with bridging off."""
+    x = raised_cosine(3, 3.0)
+    gap = slice(int(4.2 * FPS) + 1, int(6.0 * FPS))
+    x[gap] = np.nan
+    res = count(x)
+    assert res.count == 3
+    assert 4.0 <= res.reps[1].peak_s <= 4.2 + ONE_FRAME
+    assert count(x, settings=RepSettings(max_bridge_s=1.0)).count == 2
+    shifted = x.copy()
+    shifted[int(6.0 * FPS) :] -= 1.0
+    assert count(shifted).count == 2
+
+
 def test_one_rep_counts_one():
     x = np.concatenate([np.zeros(30), raised_cosine(1, 2.0), np.zeros(30)])
     res = count(x)
