@@ -179,6 +179,15 @@ def _hip_sag(peak: np.ndarray, rep: np.ndarray) -> float:
     return float(np.median(d)) if d.size else float("nan")
 
 
+def _legs_straight(_peak: np.ndarray, rep: np.ndarray) -> float:
+    """Push-up: the straighter knee per frame (the far knee of a side view is a guess), median over
+    the rep, degrees. ~175 with straight legs; a push-up from the knees reads ~90-140."""
+    a = joint_angles(rep)
+    k = _nanmax2(a["left_knee"], a["right_knee"])
+    k = k[np.isfinite(k)]
+    return float(np.median(k)) if k.size else float("nan")
+
+
 def _nanmean_pts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.stack([_nanmean2(a[:, 0], b[:, 0]), _nanmean2(a[:, 1], b[:, 1])], axis=-1)
 
@@ -304,6 +313,9 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
                          "hips sag below the shoulder-ankle line — brace your core and squeeze your glutes"),
                 FormRule("hip_pike", "hips", ("side",), lambda p, r: -_hip_sag(p, r), 0.25, +1, 0.1, " torso",
                          "hips pike up — lower them into one straight line from shoulders to ankles"),
+                # side view only: an oblique camera foreshortens straight legs to ~145°
+                FormRule("knees_bent", "legs", ("side",), _legs_straight, 150.0, -1, 15.0, "°",
+                         "knees bend to {value:.0f}° — straighten your legs so your body is one line from head to heels"),
             ),
         ),
         "lunge": ExerciseDef(
