@@ -8,6 +8,7 @@ import hashlib
 import logging
 import os
 import time
+import warnings as warnings_module
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 
 from coach import __version__
 from coach.clean import CleanResult, clean_poses
-from coach.compare import Comparison, compare
+from coach.compare import Comparison, apply_rule_faults, compare
 from coach.errors import PoseError, ReferenceLibraryError
 from coach.exercises import EXERCISES, ExerciseDef, RuleFinding, get_exercise
 from coach.feedback import Cue, build_cues, camera_warnings
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 StageProgress = Callable[[str, int, int], None]
 """progress(stage, done, total): stage is "pose" (frames) or "analysis" (steps)."""
 
+#: Form rules judge the pose at a rep's working extreme as the median over this window (seconds).
+RULE_PEAK_WINDOW_S = 0.2
 MIN_PERSON_SHARE = 0.2  # below this share of frames with a person, there is nothing to coach
 
 
@@ -108,6 +111,8 @@ class Analysis:
                     "end_s": round(rep.end_s, 2),
                     "depth": _f(rep.depth),
                     "score": _f(rs.score),
+                    "reference_score": _f(rs.reference_score) if rs.reference_score is not None else _f(rs.score),
+                    "rule_faults": list(rs.rule_faults),
                     "similarity": _f(rs.similarity),
                     "worst_part": rs.worst_part,
                     "tempo": {
@@ -142,7 +147,8 @@ class Analysis:
             "score": _f(comp.score),
             "verdict": comp.verdict,
             "confidence": self.confidence,
-            "score_formula": "100*exp(-E/4), E = 0.7*mean(angle dev/tol)^2 + 0.3*mean(position dev/tol)^2 per rep; mean over reps",
+            "score_formula": "per rep 100*exp(-E/(2*softness)), E = weighted mean over key angles of "
+                             "(deviation/tolerance)^2, plus (1 + min(severity, 1))^2 per textbook rule broken; mean over reps",
             "pass_threshold": None,  # filled by the caller with the settings used
             "deviations": {
                 p: {"mean_z": _f(d.mean_z), "max_z": _f(d.max_z), "time_of_max_s": d.time_of_max_s,
@@ -359,20 +365,28 @@ def analyze_poses(
         # the uncertain view is settled by which reference the performance matched
         facing = side_facing(poses.xy) if ref_meta.view == "side" else "camera"
         view = ViewEstimate(ref_meta.view, view.confidence, facing, view.width_ratio)
-    comp = _with_threshold(comp, settings)
+    findings: list[tuple[int, float, RuleFinding]] = []
+    faults: dict[int, list[tuple[str, float]]] = {}
+    half = max(1, round(RULE_PEAK_WINDOW_S * poses.fps / 2))
+    for rep in reps.reps:
+        rep_xy = xy_t[rep.start_frame : rep.end_frame + 1]
+        # the pose at the working extreme, median over a few frames: one glitched frame (a torso
+        # "leaning" 164 deg) must not fail a rep
+        around = xy_t[max(rep.start_frame, rep.peak_frame - half) : min(rep.end_frame, rep.peak_frame + half) + 1]
+        with warnings_module.catch_warnings():
+            warnings_module.simplefilter("ignore", RuntimeWarning)  # a landmark unseen in every frame stays NaN
+            peak_xy = np.nanmedian(around, axis=0)
+        for rule in ex_def.rules:
+            f = rule.check(peak_xy, rep_xy, view.view)
+            if f is not None:
+                findings.append((rep.index, rep.peak_s, f))
+                faults.setdefault(rep.index, []).append((f.rule, f.severity))
+    comp = _with_threshold(apply_rule_faults(comp, faults, settings.compare), settings)
     timings["compare"] = time.perf_counter() - t0
     if progress:
         progress("analysis", 3, 4)
 
     t0 = time.perf_counter()
-    findings: list[tuple[int, float, RuleFinding]] = []
-    rule_view = view.view
-    for rep in reps.reps:
-        rep_xy = xy_t[rep.start_frame : rep.end_frame + 1]
-        for rule in ex_def.rules:
-            f = rule.check(xy_t[rep.peak_frame], rep_xy, rule_view)
-            if f is not None:
-                findings.append((rep.index, rep.peak_s, f))
     cues = build_cues(comp, ex_def, findings)
     w, h = poses.frame_size
     raw_xy = raw.xy[:, list(ex_def.key_landmarks)]

@@ -21,14 +21,19 @@ mirrored when facing the other way, and both are resampled to `CompareSettings.r
 - Rep score = 100 * exp(-E / (2 * softness)), E = (1 - p) * weighted mean over judged key angles
   of (the rep's mean z)^2 + p * the same for key-landmark positions (p = position_weight; angle
   weights say which joints carry the exercise's form, e.g. the body line of a push-up).
-  With softness 2: E = 1 (deviation at tolerance) gives 78; E = 4 (twice the tolerance) gives 37. Overall score = mean of the full reps' scores
-  (whole-clip comparison when no rep was found). Verdict: pass when score >= pass_threshold.
+  With softness 2: E = 1 (deviation at tolerance) gives 78; E = 4 (twice the tolerance) gives 37.
+- Textbook form rules (`exercises.FormRule`, e.g. hips sagging, knees bent in a push-up) judge a
+  rep without the reference; each one broken adds (1 + min(severity, 1))^2 to that rep's E
+  (`apply_rule_faults`), so a fault the cues name also lowers the score and the verdict.
+- Overall score = mean of the full reps' scores (whole-clip comparison when no rep was found).
+  Verdict: pass when score >= pass_threshold.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -152,6 +157,8 @@ class RepScore:
     ref_tempo: Tempo
     worst_part: str | None
     worst_z: float
+    rule_faults: tuple[str, ...] = ()  # textbook rules broken in this rep (`apply_rule_faults`)
+    reference_score: float | None = None  # the score before those faults lowered it (None: none)
 
 
 @dataclass(frozen=True)
@@ -205,6 +212,35 @@ ANGLE_PART = {
     "left_hip": "hips", "right_hip": "hips", "left_ankle": "left_leg", "right_ankle": "right_leg",
     "left_neck": "head", "right_neck": "head",
 }
+
+
+def apply_rule_faults(
+    comp: Comparison, faults: Mapping[int, Sequence[tuple[str, float]]], s: CompareSettings
+) -> Comparison:
+    """Lower rep scores for textbook rules broken in the rep: faults maps rep index -> (rule name,
+    severity) pairs. Each adds (1 + min(severity, 1))^2 to the rep's E: a fault just past its limit
+    weighs like a deviation at tolerance on every key angle (x0.78), one a full rule scale or more
+    past it like twice the tolerance (x0.37). The overall score is recomputed as the mean of the
+    rep scores."""
+    if not any(faults.get(rs.index) for rs in comp.rep_scores):
+        return comp
+    reps = []
+    for rs in comp.rep_scores:
+        fs = faults.get(rs.index, ())
+        if not fs or not math.isfinite(rs.score):
+            reps.append(rs)
+            continue
+        # capped at a full scale past the limit: a rule judges a few frames, so one fault costs a
+        # rep at most what deviating by twice the tolerance on every key angle would
+        extra = sum((1.0 + min(max(float(sev), 0.0), 1.0)) ** 2 for _name, sev in fs)
+        reps.append(dataclasses.replace(
+            rs, score=round(rs.score * math.exp(-extra / (2.0 * s.score_softness)), 1),
+            rule_faults=tuple(dict.fromkeys(name for name, _sev in fs)), reference_score=rs.score,
+        ))
+    scores = [r.score for r in reps if math.isfinite(r.score)]
+    return dataclasses.replace(
+        comp, rep_scores=tuple(reps), score=round(float(np.mean(scores)), 1) if scores else float("nan")
+    )
 
 
 def _weighted_cosine(u: np.ndarray, r: np.ndarray, w: np.ndarray) -> float:

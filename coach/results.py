@@ -205,7 +205,8 @@ def phase_names(bundle: Mapping) -> tuple[str, str, str]:
 
 
 def rep_table(bundle: Mapping) -> pd.DataFrame:
-    """One row per counted rep: times (s), score (0-100), similarity (0-1), worst body part, tempo (s)."""
+    """One row per counted rep: times (s), score (0-100), similarity (0-1), worst body part, textbook
+    form faults, tempo (s)."""
     peak = bundle["exercise"]["peak_name"]
     to_p, from_p, _pause = phase_names(bundle)
     rows = []
@@ -219,12 +220,14 @@ def rep_table(bundle: Mapping) -> pd.DataFrame:
             "Score": r["score"],
             "Similarity": r["similarity"],
             "Worst part": label(r["worst_part"]) if r.get("worst_part") else "-",
+            # textbook rules broken in the rep (they lowered its score); older saved results lack them
+            "Form faults": ", ".join(f.replace("_", " ") for f in r.get("rule_faults") or ()) or "-",
             f"Time {to_p} (s)": tempo.get("to_peak_s"),
             f"Time {from_p} (s)": tempo.get("from_peak_s"),
             f"Pause at the {peak} (s)": tempo.get("pause_s"),
         })
     cols = ["Rep", "Start (s)", f"{peak.capitalize()} (s)", "End (s)", "Score", "Similarity", "Worst part",
-            f"Time {to_p} (s)", f"Time {from_p} (s)", f"Pause at the {peak} (s)"]
+            "Form faults", f"Time {to_p} (s)", f"Time {from_p} (s)", f"Pause at the {peak} (s)"]
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -260,3 +260,28 @@ def test_straight_angles_are_only_faulted_for_bending():
     z = deviation_z(np.array([[162.0, 153.0, 78.0]]), ref, tol, names)
     assert z.tolist() == [[1.0, 1.0, 1.0]]
     assert np.isnan(deviation_z(np.array([np.nan, 160.0, 90.0]), ref, tol, names)[0])
+
+
+def test_rule_faults_lower_the_reps_they_were_found_in():
+    """A textbook fault just past its limit weighs like a deviation at tolerance (x exp(-1/4)), one
+    a full rule scale or more past it four times that; other reps keep their score and the overall score
+    is their mean again. No fault: the comparison is returned as it was."""
+    from coach.analysis import analyze_poses
+    from coach.bodymodel import generate
+    from coach.compare import apply_rule_faults
+    from coach.settings import CompareSettings
+
+    perf = generate("push_up", "side", reps=3, seed=5)
+    comp = analyze_poses(perf.poses, exercise="push_up", reference_id="model-push-up-side").comparison
+    assert len(comp.rep_scores) == 3 and all(rs.rule_faults == () for rs in comp.rep_scores)
+    s = CompareSettings()
+    assert apply_rule_faults(comp, {}, s) is comp
+    out = apply_rule_faults(comp, {1: [("knees_bent", 0.0)], 3: [("hip_sag", 1.0), ("hip_pike", 5.0)]}, s)
+    before = [rs.score for rs in comp.rep_scores]
+    after = [rs.score for rs in out.rep_scores]
+    assert after[0] == pytest.approx(before[0] * math.exp(-1 / (2 * s.score_softness)), abs=0.06)
+    assert after[1] == before[1] and out.rep_scores[1].reference_score is None
+    assert after[2] == pytest.approx(before[2] * math.exp(-8 / (2 * s.score_softness)), abs=0.06)  # 2 x (1 + 1)^2
+    assert out.rep_scores[2].rule_faults == ("hip_sag", "hip_pike") and out.rep_scores[2].reference_score == before[2]
+    assert out.score == pytest.approx(np.mean(after), abs=0.06)
+    assert out.score < comp.score

@@ -162,7 +162,8 @@ def test_push_up_faults_get_their_body_part_and_good_push_ups_do_not(home):
     towards the floor (wrong2) gets a head cue, a sagging body (wrong3) a hips cue; two good
     push-ups get neither and score above both. A neck or body line straighter than the model's is
     no fault, so a good lifter is not told to bend it. Push-ups with bent knees (wrong67) break the
-    straight-legs rule; the good ones do not."""
+    straight-legs rule, which fails them although they otherwise move like the model; the good ones
+    do not break it."""
     runs = {name: _analyze(f"{PUSHFIT}/{name.rstrip('0123456789')}/{name}.mp4", exercise="push_up",
                            reference_id="model-push-up-side")
             for name in ("wrong2", "wrong3", "wrong67", "correct3", "correct4")}
@@ -170,6 +171,10 @@ def test_push_up_faults_get_their_body_part_and_good_push_ups_do_not(home):
     assert "knees_bent" in rules["wrong67"]
     legs = [c for c in runs["wrong67"].cues if c.body_part == "legs"]
     assert legs and "straighten your legs" in legs[0].text, runs["wrong67"].cues
+    # the fault lowers the reps it is found in: close to the model otherwise, but a fail
+    faulted = [rs for rs in runs["wrong67"].comparison.rep_scores if "knees_bent" in rs.rule_faults]
+    assert faulted and all(rs.score < rs.reference_score for rs in faulted)
+    assert runs["wrong67"].comparison.verdict == "fail"
     parts = {name: {c.body_part for c in a.cues} for name, a in runs.items()}
     head = [c for c in runs["wrong2"].cues if c.body_part == "head"]
     assert head and "keep your head in line" in head[0].text, runs["wrong2"].cues
