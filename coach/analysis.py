@@ -9,7 +9,7 @@ import logging
 import os
 import time
 import warnings as warnings_module
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,12 +27,14 @@ from coach.pose import (
     SEARCH_BELOW_PERSON_SHARE,
     PoseEstimator,
     PoseSequence,
+    RotatedEstimator,
     Window,
     default_estimator,
     extract_poses,
     extract_video_parallel,
     person_share,
     search_person_window,
+    search_rotation,
     window_estimator,
 )
 from coach.recognize import Recognition, clip_features, feature_distance, recognize
@@ -49,6 +51,13 @@ StageProgress = Callable[[str, int, int], None]
 
 #: Form rules judge the pose at a rep's working extreme as the median over this window (seconds).
 RULE_PEAK_WINDOW_S = 0.2
+#: With more than this share of frames without a person, a few of them are tried turned a quarter,
+#: a half and three quarters (`_fill_by_rotation`), ROTATION_SEARCH_SAMPLES of them.
+ROTATION_SEARCH_MISSING = 0.1
+ROTATION_SEARCH_SAMPLES = 8
+#: ... and its landmarks are used only if, where both runs found the person, they agree within this
+#: many torso lengths (median; a bench presser's fill: 0.09, a wrong turn of a push-up: 0.5).
+ROTATION_AGREE_TORSO = 0.25
 MIN_PERSON_SHARE = 0.2  # below this share of frames with a person, there is nothing to coach
 
 
@@ -525,9 +534,9 @@ def extract_video_poses(
             try:
                 seq = PoseSequence.load_npz(cache_file)
                 timings["pose"] = 0.0
-                if seq.meta.get("person_search") or person_share(seq) >= SEARCH_BELOW_PERSON_SHARE:
+                if _searched(seq):
                     return seq, info, timings
-                cached = seq  # made before the zoomed search existed: search now, keep the better
+                cached = seq  # made before a search existed: search now, keep the better
             except Exception:  # a damaged cache entry is only a cache miss
                 log.warning("ignoring unreadable cache entry %s", cache_file)
     t0 = time.perf_counter()
@@ -538,14 +547,17 @@ def extract_video_poses(
 
     meta = {"source": path.name, "sha256_prefix": cache_file.stem if cache_file else None, "frame_stride": stride}
 
-    def run(window: Window | None) -> PoseSequence:
+    def run(window: Window | None, quarter_turns: int = 0) -> PoseSequence:
         if estimator is None and settings.video.pose_workers > 1:
             return extract_video_parallel(
                 path, fps=fps, frame_size=(info.width, info.height), frames_estimate=info.frames_estimate,
                 max_side=settings.video.max_side_px, progress=_p, meta=meta, window=window, stride=stride,
+                quarter_turns=quarter_turns,
             )
-        # a window is only searched for with the default model (estimator is None)
+        # a window or a turn is only searched for with the default model (estimator is None)
         est = estimator if estimator is not None else (window_estimator(window) if window else default_estimator())
+        if quarter_turns:
+            est = RotatedEstimator(est, quarter_turns)
         try:
             return extract_poses(
                 iter_frames(path, max_side=settings.video.max_side_px, stride=stride),
@@ -558,7 +570,7 @@ def extract_video_poses(
                 est.close()
 
     seq = cached if cached is not None else run(None)
-    if estimator is None and person_share(seq) < SEARCH_BELOW_PERSON_SHARE:
+    if estimator is None and not seq.meta.get("person_search") and person_share(seq) < SEARCH_BELOW_PERSON_SHARE:
         # a far or small person: the detector may find them in a zoomed crop
         if progress:
             progress("search", 0, 1)
@@ -571,6 +583,13 @@ def extract_video_poses(
             if person_share(zoomed) > person_share(seq):
                 seq = zoomed
         seq = seq.replace(meta={**seq.meta, "person_search": 1})
+    if estimator is None and not _searched(seq):
+        if "window" not in seq.meta:  # a zoomed crop was needed: no turned search on top of it
+            if progress:
+                progress("search", 0, 1)
+            seq = _fill_by_rotation(seq, lambda: iter_frames(path, max_side=settings.video.max_side_px, stride=stride),
+                                    lambda k: run(None, k))
+        seq = seq.replace(meta={**seq.meta, "person_search": 1, "rotation_search": 1})
     timings["pose"] = time.perf_counter() - t0
     if cache_file is not None:
         try:
@@ -579,6 +598,63 @@ def extract_video_poses(
         except OSError as exc:
             log.warning("could not write keypoint cache: %s", exc)
     return seq, info, timings
+
+
+def _person_frames(seq: PoseSequence) -> np.ndarray:
+    return np.isfinite(seq.xyz[..., 0]).any(axis=1)
+
+
+def _searched(seq: PoseSequence) -> bool:
+    """The zoomed-window and turned-frame searches have had their chance on seq, or it needs neither."""
+    share = person_share(seq)
+    return bool((seq.meta.get("person_search") or share >= SEARCH_BELOW_PERSON_SHARE)
+                and (seq.meta.get("rotation_search") or share >= 1.0 - ROTATION_SEARCH_MISSING))
+
+
+def _fill_by_rotation(
+    seq: PoseSequence,
+    frames: Callable[[], Iterable[tuple[float, np.ndarray]]],
+    run_turned: Callable[[int], PoseSequence],
+) -> PoseSequence:
+    """Frames where tracking found nobody, filled from a run on turned frames when the detector
+    finds the person there in the samples (`pose.search_rotation`; a lifter lying on a bench
+    filmed from the feet). Frames with a person keep their landmarks."""
+    seen = _person_frames(seq)
+    missing = np.flatnonzero(~seen)
+    if missing.size == 0:
+        return seq
+    pick = missing[np.unique(np.linspace(0, missing.size - 1, min(ROTATION_SEARCH_SAMPLES, missing.size)).round().astype(int))]
+    wanted, last = set(pick.tolist()), int(pick.max())
+    samples = []
+    for i, (_t, rgb) in enumerate(frames()):
+        if i in wanted:
+            samples.append(rgb)
+        if i >= last:
+            break
+    k = search_rotation(samples)
+    if k is None:
+        return seq
+    turned = run_turned(k)
+    if turned.n_frames != seq.n_frames:
+        log.warning("turned run gave %d frames, expected %d: not used", turned.n_frames, seq.n_frames)
+        return seq
+    fill = ~seen & _person_frames(turned)
+    if not fill.any():
+        return seq
+    both = seen & _person_frames(turned)
+    if both.sum() >= 5:
+        # where both runs found the person they must agree, or the turned run found something else
+        err = np.nanmedian(np.linalg.norm(seq.xy[both] - turned.xy[both], axis=-1), axis=1)
+        err_torso = float(np.median(err) / robust_scale_px(seq.xy[both]))
+        if not err_torso <= ROTATION_AGREE_TORSO:
+            log.info("turned run disagrees with the upright one (%.2f torso lengths): not used", err_torso)
+            return seq
+    log.info("%s: %d frames without a person filled from frames turned %d quarter turns",
+             seq.meta.get("source", "clip"), int(fill.sum()), k)
+    xyz, vis = seq.xyz.copy(), seq.visibility.copy()
+    xyz[fill], vis[fill] = turned.xyz[fill], turned.visibility[fill]
+    return seq.replace(xyz=xyz, visibility=vis,
+                       meta={**seq.meta, "rotation_fill_turns": k, "rotation_fill_frames": int(fill.sum())})
 
 
 def analyze_video(

@@ -1,15 +1,26 @@
-"""A far or small person: the zoomed-window search behind `extract_video_poses`."""
+"""A far or small person, or one the detector only finds turned: the zoomed-window and turned-frame
+searches behind `extract_video_poses`."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from coach.pose import WindowEstimator, candidate_windows, person_share, search_person_window
+from coach.pose import (
+    RotatedEstimator,
+    WindowEstimator,
+    candidate_windows,
+    person_share,
+    search_person_window,
+    search_rotation,
+    unrotate_xy,
+)
 from coach.schema import N_LANDMARKS
 from tests.conftest import shared_path
 
 FAR_CLIP = "videos/quva-speed-counting/videos/028_bar_lift.mp4"  # backlit lifter a third of the frame high
+# filmed from the feet end of the bench, the bar over the face: missed upright for the first 2.6 s
+BENCH_CLIP = "videos/kshitij-exercise-pose/exercise_videos/Barbell Bench Press.mp4"
 
 
 @pytest.mark.parametrize("size", [(480, 270), (640, 360), (360, 640), (640, 640), (1920, 1080)])
@@ -35,7 +46,8 @@ def test_candidate_windows_are_square_crops_inside_the_frame(size):
 
 class _FindsBrightSquare:
     """A stand-in model: 'finds a person' only when a bright square fills at least 1% of its image,
-    and puts every landmark at the square's centre (in the image it was given)."""
+    and puts every landmark at the square's centre (in the image it was given, continuous pixel
+    coordinates: the pixel (i, j) spans [i, i + 1) x [j, j + 1))."""
 
     name = "bright-square"
 
@@ -44,7 +56,7 @@ class _FindsBrightSquare:
         if ys.size < 0.01 * rgb.shape[0] * rgb.shape[1]:
             return None
         xyz = np.zeros((N_LANDMARKS, 3), np.float32)
-        xyz[:, 0], xyz[:, 1] = xs.mean(), ys.mean()
+        xyz[:, 0], xyz[:, 1] = xs.mean() + 0.5, ys.mean() + 0.5  # continuous pixels, like MediaPipe
         return xyz, np.ones(N_LANDMARKS, np.float32)
 
     def close(self):
@@ -60,7 +72,7 @@ def _frame(cx: int, cy: int) -> np.ndarray:
 def test_window_estimator_returns_whole_frame_pixels():
     est = WindowEstimator(_FindsBrightSquare(), (0.5, 0.5, 1.0, 1.0))
     xyz, vis = est.process(_frame(400, 200))
-    assert xyz[0, 0] == pytest.approx(399.5, abs=0.6) and xyz[0, 1] == pytest.approx(199.5, abs=0.6)
+    assert xyz[0, 0] == pytest.approx(400.0, abs=0.01) and xyz[0, 1] == pytest.approx(200.0, abs=0.01)
     assert vis.shape == (N_LANDMARKS,)
     assert est.process(_frame(100, 50)) is None  # outside the window
     with pytest.raises(ValueError, match="expected a window"):
@@ -112,3 +124,63 @@ def test_far_lifter_is_found_and_counted(tmp_path, monkeypatch):
     # the second extraction comes from the cache, search included
     again, _i, t2 = extract_video_poses(path)
     assert t2["pose"] == 0.0 and person_share(again) == pytest.approx(person_share(seq))
+
+
+def _big_frame(cx: int, cy: int) -> np.ndarray:
+    img = np.zeros((270, 480, 3), np.uint8)
+    img[cy - 20 : cy + 20, cx - 20 : cx + 20] = 255  # 1.2% of the frame: found without zooming
+    return img
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_turned_estimator_returns_upright_pixels(turns):
+    """The square at (400, 200) of the upright frame comes back at (400, 200) whatever the turn,
+    and a point mapped through np.rot90 and back is itself (pixel centres)."""
+    est = RotatedEstimator(_FindsBrightSquare(), turns)
+    xyz, _vis = est.process(_big_frame(400, 200))
+    assert xyz[0, 0] == pytest.approx(400.0, abs=0.01) and xyz[0, 1] == pytest.approx(200.0, abs=0.01)
+    img = np.zeros((40, 60), np.uint8)
+    img[10, 20] = 1
+    yy, xx = np.argwhere(np.rot90(img, turns) == 1)[0]
+    back = unrotate_xy(np.array([[xx + 0.5, yy + 0.5, 7.0]]), turns, 60, 40)
+    assert back[0].tolist() == pytest.approx([20.5, 10.5, 7.0])
+    with pytest.raises(ValueError, match="quarter turns"):
+        RotatedEstimator(_FindsBrightSquare(), 4)
+
+
+class _FindsSquareTopLeft(_FindsBrightSquare):
+    """Finds the 'person' only when the bright square is in the top-left quarter of its image."""
+
+    def process(self, rgb):
+        out = super().process(rgb)
+        h, w = rgb.shape[:2]
+        return out if out is not None and out[0][0, 0] < w / 2 and out[0][0, 1] < h / 2 else None
+
+
+def test_rotation_search_picks_the_turn_that_finds_the_person():
+    bottom_right = [_big_frame(400 + k, 220) for k in range(4)]  # found only turned by half
+    assert search_rotation(bottom_right, estimator_factory=_FindsSquareTopLeft) == 2
+    top_left = [_big_frame(60, 50)] * 4  # already found upright: nothing to turn
+    assert search_rotation(top_left, estimator_factory=_FindsSquareTopLeft) is None
+    assert search_rotation([np.zeros((270, 480, 3), np.uint8)] * 4, estimator_factory=_FindsSquareTopLeft) is None
+    assert search_rotation([], estimator_factory=_FindsSquareTopLeft) is None
+
+
+def test_bench_presser_missed_upright_is_filled_from_turned_frames(tmp_path, monkeypatch):
+    """Real clip: upright, MediaPipe misses the lifter for the first ~70 of 233 frames (the first
+    rep); turned, it finds them in every frame, agreeing with the upright landmarks where both see
+    them. The gap is filled and both reps are counted (1 before)."""
+    from coach.analysis import count_exercise_reps, extract_video_poses
+    from coach.clean import clean_poses
+    from coach.exercises import EXERCISES
+    from coach.settings import DEFAULT_SETTINGS
+
+    path = shared_path(BENCH_CLIP)
+    monkeypatch.setenv("FORM_COACH_HOME", str(tmp_path))
+    seq, _info, _t = extract_video_poses(path)
+    assert seq.meta.get("rotation_search") and seq.meta.get("rotation_fill_turns") in (1, 2, 3)
+    assert seq.meta["rotation_fill_frames"] >= 50
+    assert person_share(seq) > 0.95
+    reps = count_exercise_reps(clean_poses(seq, DEFAULT_SETTINGS.clean).poses, EXERCISES["bench_press"],
+                               DEFAULT_SETTINGS)
+    assert reps.count == 2
