@@ -541,17 +541,18 @@ def extract_video_poses(
                 log.warning("ignoring unreadable cache entry %s", cache_file)
     t0 = time.perf_counter()
 
-    def _p(done: int, total: int) -> None:
+    def _p(done: int, total: int, stage: str = "pose") -> None:
         if progress:
-            progress("pose", done, total or n_analysed)
+            progress(stage, done, total or n_analysed)
 
     meta = {"source": path.name, "sha256_prefix": cache_file.stem if cache_file else None, "frame_stride": stride}
 
     def run(window: Window | None, quarter_turns: int = 0) -> PoseSequence:
+        report = (lambda d, t: _p(d, t, "turn")) if quarter_turns else _p  # the turned pass is its own stage
         if estimator is None and settings.video.pose_workers > 1:
             return extract_video_parallel(
                 path, fps=fps, frame_size=(info.width, info.height), frames_estimate=info.frames_estimate,
-                max_side=settings.video.max_side_px, progress=_p, meta=meta, window=window, stride=stride,
+                max_side=settings.video.max_side_px, progress=report, meta=meta, window=window, stride=stride,
                 quarter_turns=quarter_turns,
             )
         # a window or a turn is only searched for with the default model (estimator is None)
@@ -562,7 +563,7 @@ def extract_video_poses(
             return extract_poses(
                 iter_frames(path, max_side=settings.video.max_side_px, stride=stride),
                 fps=fps, frame_size=(info.width, info.height), estimator=est,
-                total_frames=n_analysed, progress=_p,
+                total_frames=n_analysed, progress=report,
                 meta={**meta, **({"window": list(window)} if window else {})},
             )
         finally:
@@ -586,7 +587,7 @@ def extract_video_poses(
     if estimator is None and not _searched(seq):
         if "window" not in seq.meta:  # a zoomed crop was needed: no turned search on top of it
             if progress:
-                progress("search", 0, 1)
+                progress("turn", 0, n_analysed)
             seq = _fill_by_rotation(seq, lambda: iter_frames(path, max_side=settings.video.max_side_px, stride=stride),
                                     lambda k: run(None, k))
         seq = seq.replace(meta={**seq.meta, "person_search": 1, "rotation_search": 1})

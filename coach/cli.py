@@ -31,12 +31,13 @@ class _Progress:
         if now - self.last < 0.25 and done != total:
             return
         self.last = now
-        if stage in ("pose", "render") and total:
+        if (stage in ("pose", "render") and total) or (stage == "turn" and total > 1):
             if stage != getattr(self, "stage", None):
                 self.stage, self.t0 = stage, now
             frac = min(done / total, 1.0)
             eta = (now - self.t0) / max(frac, 1e-6) * (1 - frac)
-            msg = f"\r{stage}: {done}/{total} frames ({100 * frac:3.0f}%), ~{eta:4.0f} s left "
+            name = "pose, missed frames turned" if stage == "turn" else stage
+            msg = f"\r{name}: {done}/{total} frames ({100 * frac:3.0f}%), ~{eta:4.0f} s left "
         elif stage == "search":
             msg = f"\rno one found at full frame, looking closer: window {done}/{total}" + " " * 10
         else:

@@ -92,6 +92,24 @@ def _describe(name: str, diff: float, mirrored: bool) -> str:
     return f"{who} bent {mag:.0f}° {'less' if diff > 0 else 'more'} than the reference"
 
 
+#: Analysis frames (at CompareSettings.resample_fps, 15: 0.33 s) a deviation is judged over: a
+#: landmark glitch of 2-3 video frames (0.1 s) does not outvote it.
+CUE_WINDOW = 3
+
+
+def _running_median(x: np.ndarray, width: int) -> np.ndarray:
+    """Centred running median ignoring NaN (shrinking at the ends); NaN where the window has none."""
+    n = len(x)
+    h = width // 2
+    out = np.full(n, np.nan)
+    for i in range(n):
+        w = x[max(0, i - h) : i + h + 1]
+        w = w[np.isfinite(w)]
+        if w.size:
+            out[i] = float(np.median(w))
+    return out
+
+
 def build_cues(
     comp: Comparison,
     exercise: ExerciseDef,
@@ -109,14 +127,18 @@ def build_cues(
         for k, name in enumerate(names):
             if name not in comp.judged_angles:
                 continue
-            zk = comp.angle_z[idx, k]
+            # the worst moment of a deviation that lasts (median over ~0.33 s): a glitched
+            # elbow for 0.1 s must not become "73 degrees off"
+            zk = _running_median(comp.angle_z[idx, k], CUE_WINDOW)
             if not np.isfinite(zk).any():
                 continue
-            i = idx[int(np.nanargmax(zk))]
-            z = float(comp.angle_z[i, k])
+            j = int(np.nanargmax(zk))
+            i = idx[j]
+            z = float(zk[j])
             if z < 1.0:
                 continue
-            diff = float(comp.user_angles[i, k] - comp.ref_angles[i, k])
+            diffs = _running_median(comp.user_angles[idx, k] - comp.ref_angles[idx, k], CUE_WINDOW)
+            diff = float(diffs[j])
             phase = exercise.peak_name if abs(comp.times_s[i] - rs.peak_s) <= 0.25 * max(rs.end_s - rs.start_s, 0.1) else (
                 "on the way down" if comp.times_s[i] < rs.peak_s else "on the way up"
             )

@@ -373,6 +373,7 @@ def body_map_caption(bundle: Mapping) -> str:
 STAGE_LABELS: Mapping[str, str] = {
     "pose": "Finding your pose",
     "search": "No one found at full frame — looking closer",
+    "turn": "You were missed in some frames — looking again with the frames turned",
     "analysis": "Comparing with the reference",
     "render": "Drawing the annotated video",
 }

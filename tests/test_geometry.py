@@ -285,3 +285,36 @@ def test_rule_faults_lower_the_reps_they_were_found_in():
     assert out.rep_scores[2].rule_faults == ("hip_sag", "hip_pike") and out.rep_scores[2].reference_score == before[2]
     assert out.score == pytest.approx(np.mean(after), abs=0.06)
     assert out.score < comp.score
+
+
+def test_a_one_frame_glitch_makes_no_cue_but_a_lasting_deviation_does():
+    """Cues describe the worst moment of a deviation lasting ~0.2 s (median over 3 analysis frames):
+    one glitched frame 60 degrees off is not a cue; the same deviation over 3 frames is, with its
+    size."""
+    import dataclasses
+
+    from coach.analysis import analyze_poses
+    from coach.bodymodel import generate
+    from coach.exercises import EXERCISES
+    from coach.feedback import build_cues
+
+    perf = generate("push_up", "side", reps=2, seed=3)
+    comp = analyze_poses(perf.poses, exercise="push_up", reference_id="model-push-up-side").comparison
+    k = comp.angle_names.index("right_elbow")
+    assert "right_elbow" in comp.judged_angles
+    rs = comp.rep_scores[0]
+    i = int(np.argmin(np.abs(comp.times_s - rs.peak_s)))
+
+    def with_offset(frames):
+        user, z = comp.user_angles.copy(), comp.angle_z.copy()
+        user[frames, k] = comp.ref_angles[frames, k] + 60.0
+        z[frames, k] = 60.0 / comp.tolerance_deg[k]
+        return dataclasses.replace(comp, user_angles=user, angle_z=z)
+
+    def elbow_cues(c):
+        return [cue for cue in build_cues(c, EXERCISES["push_up"], []) if "elbow" in cue.text]
+
+    assert elbow_cues(comp) == []
+    assert elbow_cues(with_offset([i])) == []
+    cues = elbow_cues(with_offset([i - 1, i, i + 1]))
+    assert len(cues) == 1 and "60°" in cues[0].text and cues[0].rep == 1

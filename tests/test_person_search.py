@@ -177,7 +177,10 @@ def test_bench_presser_missed_upright_is_filled_from_turned_frames(tmp_path, mon
 
     path = shared_path(BENCH_CLIP)
     monkeypatch.setenv("FORM_COACH_HOME", str(tmp_path))
-    seq, _info, _t = extract_video_poses(path)
+    stages = []
+    seq, _info, _t = extract_video_poses(path, progress=lambda s, d, t: stages.append((s, d, t)))
+    turned = [(d, t) for s, d, t in stages if s == "turn"]
+    assert turned and turned[-1][0] >= 0.9 * turned[-1][1] > 0, "the turned pass reports its own frames"
     assert seq.meta.get("rotation_search") and seq.meta.get("rotation_fill_turns") in (1, 2, 3)
     assert seq.meta["rotation_fill_frames"] >= 50
     assert person_share(seq) > 0.95
