@@ -242,7 +242,30 @@ Window = tuple[float, float, float, float]
 SEARCH_BELOW_PERSON_SHARE = 0.5
 
 
-class WindowEstimator:
+class _MappedEstimator:
+    """An estimator run on a transformed frame, its landmarks mapped back to the frame's pixels."""
+
+    def __init__(self, inner: PoseEstimator) -> None:
+        self._inner = inner
+        self.name = getattr(inner, "name", type(inner).__name__)
+
+    def _transform(self, rgb: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+        """(the image the model sees, a map of its pixel xyz back to rgb's pixels)."""
+        raise NotImplementedError
+
+    def process(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        img, back = self._transform(rgb)
+        out = self._inner.process(np.ascontiguousarray(img))
+        if out is None:
+            return None
+        xyz, vis = out
+        return back(np.array(xyz, dtype=np.float32)), vis
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class WindowEstimator(_MappedEstimator):
     """Runs an estimator on a crop of each frame and returns landmarks in the whole frame's pixels.
 
     MediaPipe's person detector sees the frame letterboxed to ~224 px, so a person a third of the
@@ -253,29 +276,23 @@ class WindowEstimator:
         x0, y0, x1, y1 = window
         if not (0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0):
             raise ValueError(f"expected a window 0 <= x0 < x1 <= 1, 0 <= y0 < y1 <= 1, got {window}")
-        self._inner = inner
+        super().__init__(inner)
         self.window = window
-        self.name = getattr(inner, "name", type(inner).__name__)
 
-    def process(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def _transform(self, rgb):
         h, w = rgb.shape[:2]
         x0, y0, x1, y1 = self.window
         a, b = round(x0 * w), round(y0 * h)
-        crop = np.ascontiguousarray(rgb[b : round(y1 * h), a : round(x1 * w)])
-        out = self._inner.process(crop)
-        if out is None:
-            return None
-        xyz, vis = out
-        xyz = np.array(xyz, dtype=np.float32)
-        xyz[:, 0] += a
-        xyz[:, 1] += b
-        return xyz, vis
 
-    def close(self) -> None:
-        self._inner.close()
+        def back(xyz: np.ndarray) -> np.ndarray:
+            xyz[:, 0] += a
+            xyz[:, 1] += b
+            return xyz
+
+        return rgb[b : round(y1 * h), a : round(x1 * w)], back
 
 
-class RotatedEstimator:
+class RotatedEstimator(_MappedEstimator):
     """Runs an estimator on each frame turned `quarter_turns` x 90 degrees counter-clockwise and
     returns landmarks in the upright frame's pixels (a rotation keeps the body's left and right).
 
@@ -286,20 +303,12 @@ class RotatedEstimator:
     def __init__(self, inner: PoseEstimator, quarter_turns: int) -> None:
         if quarter_turns not in (1, 2, 3):
             raise ValueError(f"expected 1, 2 or 3 quarter turns, got {quarter_turns!r}")
-        self._inner = inner
+        super().__init__(inner)
         self.quarter_turns = quarter_turns
-        self.name = getattr(inner, "name", type(inner).__name__)
 
-    def process(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def _transform(self, rgb):
         h, w = rgb.shape[:2]
-        out = self._inner.process(np.ascontiguousarray(np.rot90(rgb, self.quarter_turns)))
-        if out is None:
-            return None
-        xyz, vis = out
-        return unrotate_xy(np.array(xyz, dtype=np.float32), self.quarter_turns, w, h), vis
-
-    def close(self) -> None:
-        self._inner.close()
+        return np.rot90(rgb, self.quarter_turns), lambda xyz: unrotate_xy(xyz, self.quarter_turns, w, h)
 
 
 def unrotate_xy(xyz: np.ndarray, quarter_turns: int, width: float, height: float) -> np.ndarray:
@@ -328,12 +337,7 @@ def search_rotation(
     make = estimator_factory or (lambda: MediaPipeEstimator(static_image_mode=True))
 
     def hits(k: int) -> int:
-        est = make()
-        try:
-            run = RotatedEstimator(est, k) if k else est
-            return sum(run.process(f) is not None for f in frames)
-        finally:
-            est.close()
+        return _hits(make, (lambda e: RotatedEstimator(e, k)) if k else None, frames)
 
     upright = hits(0)
     best_k, best = max(((k, hits(k)) for k in (1, 2, 3)), key=lambda kh: kh[1])
@@ -383,6 +387,17 @@ def person_share(seq: PoseSequence) -> float:
     return float(seq.mask.any(axis=1).mean()) if seq.n_frames else 0.0
 
 
+def _hits(make: Callable[[], PoseEstimator], wrap: Callable[[PoseEstimator], PoseEstimator] | None,
+          frames: Sequence[np.ndarray]) -> int:
+    """In how many of `frames` a fresh estimator (wrapped, e.g. in a window) finds a person."""
+    est = make()
+    try:
+        run = wrap(est) if wrap is not None else est
+        return sum(run.process(f) is not None for f in frames)
+    finally:
+        est.close()
+
+
 def search_person_window(
     frames: Sequence[np.ndarray],
     *,
@@ -400,12 +415,7 @@ def search_person_window(
     make = estimator_factory or (lambda: MediaPipeEstimator(static_image_mode=True))
 
     def hits(window: Window | None) -> int:
-        est = make()
-        try:
-            run = WindowEstimator(est, window) if window is not None else est
-            return sum(run.process(f) is not None for f in frames)
-        finally:
-            est.close()
+        return _hits(make, (lambda e: WindowEstimator(e, window)) if window is not None else None, frames)
 
     windows = candidate_windows(w, h)
     best, best_hits = None, hits(None)
