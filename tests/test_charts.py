@@ -97,7 +97,19 @@ def test_bundle_from_json_reports_syntax_errors():
 def test_rep_table_has_one_row_per_rep(same, bundle):
     table = R.rep_table(bundle)
     assert list(table["Rep"]) == [r.index for r in same.reps.reps]
-    assert {"Score", "Similarity", "Bottom (s)", "Worst part"} <= set(table.columns)
+    assert {"Score", "Similarity", "Bottom (s)", "Worst part", "Form faults"} <= set(table.columns)
+    assert set(table["Form faults"]) == {"-"}  # the reference's own performance breaks no rule
+
+
+def test_rep_table_names_the_rules_a_rep_broke(bundle):
+    import copy
+
+    b = copy.deepcopy(bundle)
+    b["summary"]["rep_details"][0]["rule_faults"] = ["knees_bent", "hip_sag"]
+    b["summary"]["rep_details"][-1].pop("rule_faults", None)  # saved before the column existed
+    table = R.rep_table(b)
+    assert table["Form faults"].iloc[0] == "knees bent, hip sag"
+    assert table["Form faults"].iloc[-1] == "-"
 
 
 def test_timeseries_csv_has_time_similarity_and_every_angle(same, bundle):
