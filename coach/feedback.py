@@ -3,6 +3,7 @@ time, plus camera-setup warnings."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,15 +100,12 @@ CUE_WINDOW = 3
 
 def _running_median(x: np.ndarray, width: int) -> np.ndarray:
     """Centred running median ignoring NaN (shrinking at the ends); NaN where the window has none."""
-    n = len(x)
     h = width // 2
-    out = np.full(n, np.nan)
-    for i in range(n):
-        w = x[max(0, i - h) : i + h + 1]
-        w = w[np.isfinite(w)]
-        if w.size:
-            out[i] = float(np.median(w))
-    return out
+    padded = np.concatenate([np.full(h, np.nan), np.asarray(x, dtype=np.float64), np.full(h, np.nan)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * h + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN
+        return np.nanmedian(windows, axis=1)
 
 
 def build_cues(
