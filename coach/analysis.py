@@ -47,7 +47,8 @@ from coach.video import VideoInfo, iter_frames, probe, sample_frames
 log = logging.getLogger(__name__)
 
 StageProgress = Callable[[str, int, int], None]
-"""progress(stage, done, total): stage is "pose" (frames) or "analysis" (steps)."""
+"""progress(stage, done, total): stage is "pose" or "turn" (frames; "turn" = the pass on turned
+frames), "search" (zoomed windows tried) or "analysis" (steps)."""
 
 #: Form rules judge the pose at a rep's working extreme as the median over this window (seconds).
 RULE_PEAK_WINDOW_S = 0.2
