@@ -15,6 +15,7 @@ import pytest
 from coach import importers
 from coach.errors import InputTooLargeError, KeypointFileError
 from coach.importers import (
+    OPENPOSE_VISIBILITY_EXPONENT,
     from_layout_array,
     load_coco17_npy,
     load_keypoints,
@@ -30,6 +31,7 @@ from coach.importers import (
 )
 from coach.pose import PoseSequence
 from coach.schema import COCO17_TO_MP, LANDMARK_NAMES, N_LANDMARKS, OPENPOSE18_TO_MP, L
+from coach.settings import CleanSettings
 from tests.conftest import shared_path
 
 # --- builders ------------------------------------------------------------------------------
@@ -105,7 +107,7 @@ def test_openpose_coco18_folder_maps_sides_and_orders_frames_by_number(tmp_path)
     assert np.allclose(seq.xyz[:, L.LEFT_SHOULDER, 0], 120 + np.arange(11))
     assert np.allclose(seq.xyz[:, L.RIGHT_SHOULDER, 0], 80 + np.arange(11))
     assert np.allclose(seq.xyz[:, L.LEFT_ANKLE, :2], np.c_[110 + np.arange(11), np.full(11, 240)])
-    assert np.allclose(seq.visibility[:, L.NOSE], 0.9)
+    assert np.allclose(seq.visibility[:, L.NOSE], 0.9**OPENPOSE_VISIBILITY_EXPONENT)  # calibrated
     assert np.all(seq.xyz[seq.mask][:, 2] == 0)  # no depth in 2-D sources
     # no counterpart in COCO-18: NaN with visibility 0
     assert np.isnan(seq.xyz[:, L.LEFT_HEEL]).all() and (seq.visibility[:, L.LEFT_HEEL] == 0).all()
@@ -382,6 +384,22 @@ def test_openpose_layouts_get_neck_and_mid_hip_as_midpoints():
     assert np.isnan(b25[:, 20, :2]).all() and (b25[:, 20, 2] == 0).all()  # small toe: no counterpart
     # a missing wrist stays NaN (never 0) in the exported layout
     assert np.isnan(op18[1, 7, :2]).all() and op18[1, 7, 2] == 0
+
+
+def test_openpose_confidence_is_calibrated_to_visibility_and_back():
+    arr = np.full((4, 18, 3), 50.0)
+    arr[:, :, 2] = [[0.05], [0.2], [0.5], [1.0]]
+    seq = from_layout_array(arr, "openpose18", fps=30.0, third="confidence")
+    nose = seq.visibility[:, L.NOSE]
+    # OpenPose 0.2 sits at the cleaning cut (MediaPipe visibility 0.5); order and 0 / 1 kept
+    assert nose[1] == pytest.approx(0.5, abs=1e-6)
+    assert nose[0] < 0.5 < nose[2] < nose[3] == pytest.approx(1.0)
+    assert (nose >= CleanSettings().min_visibility).tolist() == [False, True, True, True]
+    back = to_layout_array(seq, "openpose18")
+    assert np.allclose(back[:, 0, 2], arr[:, 0, 2], atol=1e-5)
+    # COCO-17 scores (PoseNet, MoveNet) are kept as they are
+    coco = from_layout_array(np.full((2, 17, 3), 0.3), "coco17", fps=30.0, third="confidence")
+    assert np.allclose(coco.visibility[:, L.NOSE], 0.3)
 
 
 def test_from_layout_array_treats_zero_and_zero_confidence_as_missing():
