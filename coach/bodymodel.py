@@ -494,6 +494,17 @@ def _pose_press(pr: BodyProportions, p: float, v: RepVariation) -> np.ndarray:
     return _pose_standing_arms(pr, arm, lean=_lerp(1.0, -2.0, p))
 
 
+def _pose_front_raise(pr: BodyProportions, p: float, v: RepVariation) -> np.ndarray:
+    flex = _lerp(4.0, 90.0 + 3.0 * v.depth, p)  # arms from the thighs to shoulder height
+    abd = _lerp(8.0, 6.0 + v.lean, p)
+
+    def arm(b: _Body, s: int) -> None:
+        # a soft elbow (~15 deg) bent towards the floor, palms down
+        b.arm_fk(s, flex=flex, abd=abd, elbow_flex=15.0, bend_hint=-b.frame.u, thumb_hint=-s * b.frame.r)
+
+    return _pose_standing_arms(pr, arm, lean=1.0)
+
+
 def _pose_jack(pr: BodyProportions, p: float, v: RepVariation) -> np.ndarray:
     h = pr.height_m
     air = math.sin(math.pi * p)  # the jump: feet leave the floor half-way through each transition
@@ -721,6 +732,12 @@ _EXERCISES: Mapping[str, _ExerciseModel] = MappingProxyType(
             {"elbow_rack_deg": 80.0, "elbow_lockout_deg": 173.0, "shoulder_abduction_lockout_deg": 168.0},
             "standing press from hands at shoulder height (forearms vertical) to arms straight "
             "overhead, no back lean",
+        ),
+        "front_raise": _ExerciseModel(
+            _pose_front_raise, Tempo(1.0, 0.3, 1.5, 0.4), False,
+            {"shoulder_flexion_top_deg": 90.0, "elbow_bend_deg": 15.0, "trunk_lean_deg": 1.0},
+            "standing dumbbell front raise, palms down, a soft bend in the elbows, arms from the thighs "
+            "to shoulder height and back under control, torso still",
         ),
         "jumping_jack": _ExerciseModel(
             _pose_jack, Tempo(0.45, 0.08, 0.45, 0.15), False,
@@ -1041,6 +1058,7 @@ BUILTIN_SET: tuple[tuple[str, str], ...] = (
     ("deadlift", "side"), ("deadlift", "front"),
     ("bicep_curl", "side"), ("bicep_curl", "front"),
     ("shoulder_press", "side"), ("shoulder_press", "front"),
+    ("front_raise", "side"), ("front_raise", "front"),
     ("jumping_jack", "front"),
     ("pull_up", "side"), ("pull_up", "front"),
     ("bench_press", "side"), ("bench_press", "front"),
@@ -1051,7 +1069,8 @@ BUILTIN_VARIANTS: tuple[tuple[str, str, str], ...] = (("push_up", "front", "floo
 _BUILTIN_REPS = {"jumping_jack": 5}
 _LABELS = {
     "squat": "Squat", "push_up": "Push-up", "lunge": "Lunge", "bicep_curl": "Bicep curl",
-    "shoulder_press": "Shoulder press", "jumping_jack": "Jumping jack", "deadlift": "Deadlift",
+    "shoulder_press": "Shoulder press", "front_raise": "Front raise", "jumping_jack": "Jumping jack",
+    "deadlift": "Deadlift",
     "pull_up": "Pull-up", "bench_press": "Bench press",
 }
 

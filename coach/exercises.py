@@ -202,6 +202,13 @@ def _hands_over_head(peak: np.ndarray, _rep: np.ndarray) -> float:
     return float(peak[L.NOSE, 1] - np.nanmean(peak[[L.LEFT_WRIST, L.RIGHT_WRIST], 1]))
 
 
+def _wrists_below_shoulders(peak: np.ndarray, _rep: np.ndarray) -> float:
+    """Front raise: how far the hands stay below shoulder height at the top, torso lengths (0 =
+    level, negative = above). Reads the same from the side and from the front, where the raised
+    arm points at the camera and its angle cannot be seen."""
+    return float(np.nanmean(peak[[L.LEFT_WRIST, L.RIGHT_WRIST], 1]) - np.nanmean(peak[[L.LEFT_SHOULDER, L.RIGHT_SHOULDER], 1]))
+
+
 def _feet_width(peak: np.ndarray, _rep: np.ndarray) -> float:
     """Ankle spread over hip width at the peak."""
     ankles = abs(peak[L.LEFT_ANKLE, 0] - peak[L.RIGHT_ANKLE, 0])
@@ -272,6 +279,7 @@ ANGLE_WEIGHTS: Mapping[str, Mapping[str, float]] = MappingProxyType(
         "lunge": {"knee": 1.5, "hip": 1.0, "trunk_lean": 1.0},
         "bicep_curl": {"elbow": 1.5, "shoulder": 1.5, "trunk_lean": 1.0},
         "shoulder_press": {"elbow": 1.5, "shoulder": 1.0, "trunk_lean": 1.0},
+        "front_raise": {"shoulder": 1.5, "elbow": 1.0, "trunk_lean": 1.0},
         "jumping_jack": {"shoulder": 1.5, "hip": 1.5, "elbow": 0.5},
         "deadlift": {"hip": 1.5, "knee": 1.0, "trunk_lean": 1.5},
         "pull_up": {"elbow": 1.5, "shoulder": 1.0},
@@ -354,6 +362,22 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
                          "elbows only straighten to {value:.0f}° — press all the way to lockout overhead"),
                 FormRule("press_back_lean", "torso", ("side",), _trunk, 15.0, +1, 8.0, "°",
                          "leaning back {value:.0f}° — squeeze glutes and keep ribs down"),
+            ),
+        ),
+        "front_raise": ExerciseDef(
+            "front_raise", "Front raise", _hands_up, "top", "arms down",
+            ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "trunk_lean"),
+            (*_ARMS, L.LEFT_HIP, L.RIGHT_HIP, L.NOSE),
+            ("side", "front"),
+            (
+                # shoulder height: the wrists within ~0.25 torso of the shoulders (upper arm ~75 deg up)
+                FormRule("raise_height", "arms", ("side", "front"), _wrists_below_shoulders, 0.25, +1, 0.15,
+                         " torso", "hands stop {value:.2f} torso lengths below your shoulders — raise them to shoulder height"),
+                FormRule("raise_swing", "torso", ("side",), _rep_range("trunk_lean"), 10.0, +1, 5.0, "°",
+                         "torso swings {value:.0f}° during the rep — stand still and lift with the shoulders"),
+                # side only: from the front the forward arm is foreshortened and its elbow reads ~90 deg
+                FormRule("raise_elbows", "arms", ("side",), _angle("elbow"), 140.0, -1, 15.0, "°",
+                         "elbows bend to {value:.0f}° — keep only a soft bend, the arms nearly straight"),
             ),
         ),
         "jumping_jack": ExerciseDef(

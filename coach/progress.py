@@ -27,6 +27,7 @@ from coach.store import number_or_none
 ROM_JOINT: Mapping[str, str] = {
     "squat": "knee", "lunge": "knee", "deadlift": "hip", "push_up": "elbow", "bicep_curl": "elbow",
     "shoulder_press": "elbow", "pull_up": "elbow", "jumping_jack": "shoulder", "bench_press": "elbow",
+    "front_raise": "shoulder",
 }
 
 # A change smaller than these is "about the same" (measurement noise between two clips of the same

@@ -20,6 +20,8 @@ from coach.schema import N_LANDMARKS, L
 
 _PAIRS = ("knee", "hip", "elbow", "shoulder")
 _SOFTMAX_TEMP = 0.15  # distance units: a gap of 0.15 between two exercises ~ e:1 odds
+FEET_MOVING_TORSO = 0.25  # a change of ankle spread this large (torso lengths) = the feet move
+LEG_MOTION_WEIGHT = 4  # how many features "the feet move" counts as (1, 2, 4 tried; 4 best everywhere)
 
 
 def _distinct_motions() -> tuple[str, ...]:
@@ -75,6 +77,12 @@ def _features(xy: np.ndarray) -> tuple[list[float], list[bool]]:
     add(_pct(hp[:, 1] - wr[:, 1], (10, 90)) / 1.0, arm=True)
     ank = np.abs(xy[:, L.LEFT_ANKLE, 0] - xy[:, L.RIGHT_ANKLE, 0])
     add(_pct(ank, (10, 90)) / 0.5)
+    # feet that open and close at all (a jumping jack, a lunge's step) against feet planted
+    # (raises, curls, presses): saturated, because real jacks are often far smaller than the
+    # model's, and weighted as LEG_MOTION_WEIGHT features, because arm-only exercises share
+    # most of the other features with a jack (measured: Penn Action jacks taken for front raises)
+    spread = float(np.subtract(*_pct(ank, (90, 10))))
+    add([min(spread / FEET_MOVING_TORSO, 1.0)] * LEG_MOTION_WEIGHT)
     # a lunge drops the back knee below the front one; a squat keeps the knees level
     knee_dy = np.abs(xy[:, L.LEFT_KNEE, 1] - xy[:, L.RIGHT_KNEE, 1])
     add(_pct(knee_dy, (50, 90)) / 0.5)

@@ -159,6 +159,7 @@ def test_motion_is_smooth(exercise):
         ("squat", (L.LEFT_HEEL, L.RIGHT_HEEL, L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX)),  # heels down
         ("deadlift", (L.LEFT_HEEL, L.RIGHT_HEEL, L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX)),
         ("bicep_curl", (L.LEFT_ANKLE, L.RIGHT_ANKLE, L.LEFT_HEEL, L.RIGHT_FOOT_INDEX)),
+        ("front_raise", (L.LEFT_ANKLE, L.RIGHT_ANKLE, L.LEFT_HIP, L.RIGHT_HIP)),  # feet and torso still
         ("push_up", (L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX, L.LEFT_WRIST, L.RIGHT_WRIST)),  # toes + hands
         ("pull_up", (L.LEFT_WRIST, L.RIGHT_WRIST)),  # hands on the bar
         ("lunge", (L.LEFT_FOOT_INDEX,)),  # the back foot pivots on its toes
@@ -258,6 +259,19 @@ def test_shoulder_press_rack_to_lockout():
     assert abs(xy[0, L.RIGHT_WRIST, 1] - xy[0, L.RIGHT_SHOULDER, 1]) < 0.4 * np.ptp(xy[0, :, 1]) / 3
     assert (elbow[k] > 165).all()
     assert (xy[k, L.RIGHT_WRIST, 1] < xy[k, L.NOSE, 1]).all()  # overhead
+
+
+def test_front_raise_arms_from_the_thighs_to_shoulder_height():
+    p = perf("front_raise", "side", jitter=0.0)
+    xy, k = p.poses.xy, peak_frames(p)
+    upper_arm = angle(xy, L.RIGHT_HIP, L.RIGHT_SHOULDER, L.RIGHT_ELBOW)
+    assert upper_arm[0] < 15  # arms down by the thighs
+    assert ((upper_arm[k] > 85) & (upper_arm[k] < 100)).all()  # shoulder height at the top
+    elbow = angle(xy, L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST)
+    assert ((elbow > 155) & (elbow < 175)).all()  # a soft bend all the way
+    torso = np.linalg.norm(xy[0, L.RIGHT_SHOULDER] - xy[0, L.RIGHT_HIP])
+    assert (np.abs(xy[k, L.RIGHT_WRIST, 1] - xy[k, L.RIGHT_SHOULDER, 1]) < 0.25 * torso).all()
+    assert (xy[k, L.RIGHT_WRIST, 0] - xy[k, L.RIGHT_SHOULDER, 0] > 0.9 * torso).all()  # out in front (facing right)
 
 
 def test_jumping_jack_open_and_closed():
