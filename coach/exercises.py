@@ -252,7 +252,9 @@ class ExerciseDef:
     """id, label; signal(xy torso lengths) -> (T,) with the rep's working extreme as a peak;
     peak_name: what the peak is called in feedback; key_angles: angles compared and charted;
     key_landmarks: landmarks that carry the movement (weighted in DTW and cosine); views: camera
-    views the rules are written for; rules: form checks."""
+    views the rules are written for; rules: form checks; down_to_peak: the body (or the weight)
+    goes down to the peak (a squat's bottom) rather than up (a curl's top), for "on the way
+    down/up" in feedback."""
 
     id: str
     label: str
@@ -263,6 +265,7 @@ class ExerciseDef:
     key_landmarks: tuple[Landmark, ...]
     views: tuple[str, ...]
     rules: tuple[FormRule, ...]
+    down_to_peak: bool = False
 
     def weight(self, angle_name: str) -> float:
         """How much an angle counts in the score (joint name without side; default 1)."""
@@ -307,6 +310,7 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
                 FormRule("knee_valgus", "legs", ("front",), _knee_valgus, 0.8, -1, 0.15, "×",
                          "knees cave in (knee width {value:.2f}× ankle width) — push your knees out over your toes"),
             ),
+            down_to_peak=True,
         ),
         "push_up": ExerciseDef(
             "push_up", "Push-up", _shoulders_to_hands_drop, "bottom", "top",
@@ -325,6 +329,7 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
                 FormRule("knees_bent", "legs", ("side",), _legs_straight, 150.0, -1, 15.0, "°",
                          "knees bend to {value:.0f}° — straighten your legs so your body is one line from head to heels"),
             ),
+            down_to_peak=True,
         ),
         "lunge": ExerciseDef(
             "lunge", "Lunge", _hip_drop, "bottom", "standing",
@@ -337,6 +342,7 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
                 FormRule("lunge_trunk_lean", "torso", ("side", "front"), _trunk, 25.0, +1, 10.0, "°",
                          "torso leans {value:.0f}° — keep it upright over the hips"),
             ),
+            down_to_peak=True,
         ),
         "bicep_curl": ExerciseDef(
             "bicep_curl", "Bicep curl", _curl, "top", "arms down",
@@ -427,6 +433,7 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
                 FormRule("bench_forearms", "arms", ("side",), _forearm_tilt, 25.0, +1, 10.0, "°",
                          "forearms tilt {value:.0f}° at the bottom — keep your wrists stacked over your elbows"),
             ),
+            down_to_peak=True,
         ),
     }
 )

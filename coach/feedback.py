@@ -39,6 +39,7 @@ _ADVICE: dict[tuple[str, str, int], str] = {
     ("front_raise", "shoulder", -1): "raise your arms to shoulder height",
     ("front_raise", "shoulder", +1): "stop at shoulder height",
     ("front_raise", "elbow", -1): "keep your arms nearly straight, only a soft bend at the elbows",
+    ("front_raise", "elbow", +1): "keep a soft bend in your elbows instead of locking them",
     ("front_raise", "trunk_lean", +1): "stand still, don't swing the weight up",
     ("jumping_jack", "shoulder", -1): "raise your arms all the way overhead",
     ("jumping_jack", "hip", +1): "jump your feet wider",
@@ -141,8 +142,9 @@ def build_cues(
                 continue
             diffs = _running_median(comp.user_angles[idx, k] - comp.ref_angles[idx, k], CUE_WINDOW)
             diff = float(diffs[j])
+            before = comp.times_s[i] < rs.peak_s
             phase = exercise.peak_name if abs(comp.times_s[i] - rs.peak_s) <= 0.25 * max(rs.end_s - rs.start_s, 0.1) else (
-                "on the way down" if comp.times_s[i] < rs.peak_s else "on the way up"
+                "on the way down" if before == exercise.down_to_peak else "on the way up"
             )
             advice = _ADVICE.get((exercise.id, _joint(name), int(np.sign(diff))))
             where = f"rep {rs.index}, {phase}" if rs.index else phase

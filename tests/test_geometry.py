@@ -318,3 +318,30 @@ def test_a_one_frame_glitch_makes_no_cue_but_a_lasting_deviation_does():
     assert elbow_cues(with_offset([i])) == []
     cues = elbow_cues(with_offset([i - 1, i, i + 1]))
     assert len(cues) == 1 and "60°" in cues[0].text and cues[0].rep == 1
+
+
+@pytest.mark.parametrize(("exercise", "before_peak"), [("bicep_curl", "on the way up"), ("squat", "on the way down")])
+def test_cue_phase_names_the_direction_of_the_exercise(exercise, before_peak):
+    """A deviation between the start and the peak is "on the way up" for a curl (its peak is the
+    top) and "on the way down" for a squat (its peak is the bottom)."""
+    import dataclasses
+
+    from coach.analysis import analyze_poses
+    from coach.bodymodel import builtin_id, generate
+    from coach.exercises import EXERCISES
+    from coach.feedback import build_cues
+
+    perf = generate(exercise, "side", reps=2, seed=3)
+    comp = analyze_poses(perf.poses, exercise=exercise, reference_id=builtin_id(exercise, "side")).comparison
+    name = next(n for n in comp.judged_angles if n.endswith("knee" if exercise == "squat" else "elbow"))
+    k = comp.angle_names.index(name)
+    rs = comp.rep_scores[0]
+    # three frames a third of the way from the rep's start to its peak
+    t = rs.start_s + (rs.peak_s - rs.start_s) / 3
+    i = int(np.argmin(np.abs(comp.times_s - t)))
+    user, z = comp.user_angles.copy(), comp.angle_z.copy()
+    user[i - 1 : i + 2, k] = comp.ref_angles[i - 1 : i + 2, k] + 40.0
+    z[i - 1 : i + 2, k] = 40.0 / comp.tolerance_deg[k]
+    cues = [c for c in build_cues(dataclasses.replace(comp, user_angles=user, angle_z=z), EXERCISES[exercise], [])
+            if "40°" in c.text]
+    assert len(cues) == 1 and f"rep 1, {before_peak} (" in cues[0].text
