@@ -158,6 +158,17 @@ def _rep_range(name: str) -> Callable[[np.ndarray, np.ndarray], float]:
     return f
 
 
+def _rep_high(name: str, q: float = 95.0) -> Callable[[np.ndarray, np.ndarray], float]:
+    """The q-th percentile of an angle over the rep (its highest value, robust to a glitch)."""
+
+    def f(_peak: np.ndarray, rep: np.ndarray) -> float:
+        a = joint_angles(rep)[name]
+        a = a[np.isfinite(a)]
+        return float(np.percentile(a, q)) if a.size >= 3 else float("nan")
+
+    return f
+
+
 def _knee_valgus(peak: np.ndarray, _rep: np.ndarray) -> float:
     """Knee width over ankle width at the bottom (front view); < ~0.8 means knees caving in."""
     knees = abs(peak[L.LEFT_KNEE, 0] - peak[L.RIGHT_KNEE, 0])
@@ -366,7 +377,8 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
             (
                 FormRule("press_lockout", "arms", ("front", "side"), _angle("elbow", "max"), 155.0, -1, 15.0, "°",
                          "elbows only straighten to {value:.0f}° — press all the way to lockout overhead"),
-                FormRule("press_back_lean", "torso", ("side",), _trunk, 15.0, +1, 8.0, "°",
+                # over the whole rep: lifters lean back most while the bar passes the face, not at lockout
+                FormRule("press_back_lean", "torso", ("side",), _rep_high("trunk_lean"), 15.0, +1, 8.0, "°",
                          "leaning back {value:.0f}° — squeeze glutes and keep ribs down"),
             ),
         ),

@@ -59,3 +59,15 @@ def test_a_penn_action_jumping_jack_is_not_taken_for_a_front_raise():
     seq, _info = load_penn_action_mat(shared_path("keypoints/penn-action/labels/1066.mat"))
     a = analyze_poses(seq, library=ReferenceLibrary(), source="1066.mat")
     assert a.exercise.id == "jumping_jack"
+
+
+def test_shoulder_presses_that_lean_back_during_the_press_are_faulted():
+    # the lean peaks while the bar passes the face, not at lockout: judged over the whole rep
+    lib = ReferenceLibrary()
+    faulted = {"good": 0, "bad": 0}
+    for f in sorted(shared_path(PT + "shoulderpress").glob("*.npy")):
+        seq, label = load_pose_trainer_npy(f)
+        a = analyze_poses(seq, library=lib, exercise="shoulder_press", source=f.name)
+        faulted[label["form"]] += any(fd.rule == "press_back_lean" for _rep, _t, fd in a.rule_findings)
+    assert faulted["good"] == 0
+    assert faulted["bad"] >= 4  # of 10 (5 measured); the other bad takes lean less than 15°
