@@ -89,21 +89,36 @@ def per_keypoint_dtw(
 ) -> dict[str, float | None]:
     """Independent DTW per landmark on (T, 33, 2) body-frame trajectories; mean distance per path
     step in torso lengths. None where the landmark is seen in less than min_valid of either."""
-    out: dict[str, float | None] = {}
     w = _window(len(user), len(ref), window_frac)
+    share_u, share_r = _valid_shares(user), _valid_shares(ref)
+    # gaps filled once for all landmarks, landmark-major so each series is one contiguous block
+    uf = np.ascontiguousarray(_fill_columns(user).transpose(1, 0, 2))
+    rf = np.ascontiguousarray(_fill_columns(ref).transpose(1, 0, 2))
+    out: dict[str, float | None] = {}
     for j, name in enumerate(LANDMARK_NAMES):
-        u, r = _fill(user[:, j]), _fill(ref[:, j])
-        if u is None or r is None or _valid_share(user[:, j]) < min_valid or _valid_share(ref[:, j]) < min_valid:
+        if min(share_u[j], share_r[j]) < min_valid or min(share_u[j], share_r[j]) == 0:
             out[name] = None
             continue
-        d = dtw_ndim.distance_fast(_as_c(u), _as_c(r), window=w, use_pruning=False)
+        d = dtw_ndim.distance_fast(uf[j], rf[j], window=w, use_pruning=False)
         # sqrt(sum sq) over the path -> RMS per step, comparable across clip lengths
-        out[name] = round(float(d) / math.sqrt(max(len(u), len(r))), 4)
+        out[name] = round(float(d) / math.sqrt(max(len(user), len(ref))), 4)
     return out
 
 
-def _valid_share(x: np.ndarray) -> float:
-    return float(np.isfinite(x).all(axis=-1).mean()) if len(x) else 0.0
+def _valid_shares(x: np.ndarray) -> np.ndarray:
+    """(J,) share of frames where each landmark of (T, J, 2) is seen."""
+    return np.isfinite(x).all(axis=-1).mean(axis=0) if len(x) else np.zeros(x.shape[1])
+
+
+def _fill_columns(x: np.ndarray) -> np.ndarray:
+    """Like `_fill` over every column at once; a column never seen stays NaN."""
+    x = np.array(x, dtype=np.float64)
+    flat = x.reshape(len(x), -1)
+    ok = np.isfinite(flat)
+    t = np.arange(len(x))
+    for c in np.flatnonzero(ok.any(axis=0) & ~ok.all(axis=0)):  # only the columns with gaps
+        flat[:, c] = np.interp(t, t[ok[:, c]], flat[ok[:, c], c])
+    return flat.reshape(x.shape)
 
 
 def _fill(x: np.ndarray) -> np.ndarray | None:
