@@ -424,6 +424,9 @@ def analyze_poses(
         )
     if reps.count == 0:
         warnings.append("no complete repetition found")
+    cut = _truncation_warning(raw, video)
+    if cut:
+        warnings.append(cut)
     if ref_meta.view != view.view and view.view in ("front", "side"):
         warnings.append(f"the reference is filmed from the {ref_meta.view}, you from the {view.view}: scores are less reliable")
     angles = joint_angles(poses.xy)
@@ -453,6 +456,18 @@ def analyze_poses(
         timings_s=timings,
         video=video,
     )
+
+
+def _truncation_warning(raw: PoseSequence, video: VideoInfo | None) -> str | None:
+    """The frames decoded end well before the duration the container states: an incomplete upload
+    or copy. Only that part could be analysed, and the person should know."""
+    if video is None or not video.duration_s or raw.n_frames == 0:
+        return None
+    got = raw.duration_s
+    if got >= 0.9 * video.duration_s - 1.0 / raw.fps:
+        return None
+    return (f"the video stops after {got:.1f} s of its {video.duration_s:.1f} s — the file looks truncated "
+            "(an unfinished upload or copy?); only that part was analysed")
 
 
 def _lost_time_s(cleaned: CleanResult, ex_def: ExerciseDef) -> float:

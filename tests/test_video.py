@@ -159,6 +159,22 @@ def test_truncated_faststart_mp4_yields_the_frames_before_the_cut(tmp_path, capl
     assert any("truncated" in r.getMessage() or "stopped" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.shared
+def test_analysis_of_a_truncated_upload_says_so(tmp_path):
+    """A cut-off faststart file still decodes its first part: the result must say that only that
+    part was analysed (the frames are decoded in worker processes, whose log nobody sees)."""
+    from coach.analysis import analyze_video
+
+    src = shared_path("videos/kshitij-exercise-pose/exercise_videos/Front Raise.mp4")  # 6.3 s, 2 raises
+    cut = truncate(src, tmp_path / "raise_cut.mp4", fraction=0.4)
+    a = analyze_video(cut, use_cache=False)
+    said = [w for w in a.warnings if "truncated" in w]
+    assert len(said) == 1 and "of its 6.3 s" in said[0], a.warnings
+    assert a.poses.duration_s < 5.0
+    whole = analyze_video(src, use_cache=False)
+    assert not any("truncated" in w for w in whole.warnings)
+
+
 def test_whole_clip_logs_no_truncation_warning(tmp_path, caplog):
     clip = noise_clip(tmp_path / "full.mp4", n=30)
     with caplog.at_level(logging.WARNING, logger="coach.video"):
