@@ -114,19 +114,31 @@ class ViewEstimate:
 # 0.35-0.7 facing the camera and 0.02-0.2 from the side (it grows for oblique views).
 _FRONT_RATIO = 0.39
 _SIDE_RATIO = 0.15
+#: With no width measurable, this share of frames showing one side only makes it a side view.
+ONE_SIDE_MIN_SHARE = 0.5
 
 
 def detect_view(xy: np.ndarray) -> ViewEstimate:
     """Front vs side from the apparent shoulder and hip widths relative to the torso length, and
-    the facing direction from nose vs ears and toes vs heels."""
+    the facing direction from nose vs ears and toes vs heels.
+
+    A frame where only one of the two widths is seen uses that one. When neither can be measured
+    (the far side is never seen, as in keypoints that mark hidden joints missing) but one side's
+    shoulder and hip are, that is itself a side view: its confidence is the share of frames
+    showing one side only."""
     xy = np.asarray(xy, dtype=np.float64)
     torso = np.linalg.norm(midpoint(xy, MID_SHOULDER) - midpoint(xy, MID_HIP), axis=-1)
     sw = np.linalg.norm(xy[:, L.LEFT_SHOULDER] - xy[:, L.RIGHT_SHOULDER], axis=-1)
     hw = np.linalg.norm(xy[:, L.LEFT_HIP] - xy[:, L.RIGHT_HIP], axis=-1)
     scale = np.nanpercentile(torso, 75) if np.isfinite(torso).any() else np.nan
-    ratio_t = (sw + hw) / 2 / scale
+    # either width where only one is seen (keypoints that drop hidden joints); both as a rule
+    with np.errstate(invalid="ignore"):
+        ratio_t = np.where(np.isfinite(sw) & np.isfinite(hw), (sw + hw) / 2, np.fmax(sw, hw)) / scale
     ratio = float(np.nanmedian(ratio_t)) if np.isfinite(ratio_t).any() else float("nan")
     if not np.isfinite(ratio):
+        one_side = _one_side_share(xy)
+        if one_side >= ONE_SIDE_MIN_SHARE:
+            return ViewEstimate("side", round(one_side, 3), side_facing(xy), ratio)
         return ViewEstimate("unknown", 0.0, "unknown", ratio)
     mid = (_FRONT_RATIO + _SIDE_RATIO) / 2
     view = "front" if ratio >= mid else "side"
@@ -139,6 +151,21 @@ def detect_view(xy: np.ndarray) -> ViewEstimate:
         # facing the camera, the performer's left shoulder is on the image right
         facing = "unknown" if not np.isfinite(med) else ("camera" if med > 0 else "away")
     return ViewEstimate(view, round(conf, 3), facing, round(ratio, 3))
+
+
+def _one_side_share(xy: np.ndarray) -> float:
+    """Share of the frames with a person in which one side's shoulder and hip are seen and the
+    other side's are not."""
+    seen = np.isfinite(xy[..., 0])
+    left = seen[:, L.LEFT_SHOULDER] & seen[:, L.LEFT_HIP]
+    right = seen[:, L.RIGHT_SHOULDER] & seen[:, L.RIGHT_HIP]
+    other_l = seen[:, L.LEFT_SHOULDER] | seen[:, L.LEFT_HIP]
+    other_r = seen[:, L.RIGHT_SHOULDER] | seen[:, L.RIGHT_HIP]
+    person = seen.any(axis=1)
+    if not person.any():
+        return 0.0
+    one = (left & ~other_r) | (right & ~other_l)
+    return float(one[person].mean())
 
 
 def side_facing(xy: np.ndarray) -> str:

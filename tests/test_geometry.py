@@ -132,6 +132,32 @@ def test_detect_view_front_and_side_and_facing():
     assert detect_view(mirror(body_frame(side))).facing == "left"
 
 
+def test_detect_view_when_keypoints_drop_the_far_side():
+    """Keypoint files (Penn Action, OpenPose) mark hidden joints missing instead of guessing them:
+    a side view then has no far shoulder or hip, so no width to measure."""
+    side = _standing(10)
+    side[..., 0] = 100 + (side[..., 0] - 100) * 0.08
+    side[:, L.NOSE, 0] = 112
+    side[:, L.LEFT_EAR, 0] = side[:, L.RIGHT_EAR, 0] = 100
+    far = [L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST, L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE]
+    one_side = side.copy()
+    one_side[:, far] = np.nan
+    v = detect_view(one_side)
+    assert v.view == "side" and v.confidence == 1.0 and v.facing == "right"
+    # only the far hip hidden: the shoulder width alone still says side
+    no_far_hip = side.copy()
+    no_far_hip[:, L.LEFT_HIP] = np.nan
+    assert detect_view(no_far_hip).view == "side"
+    # a front view with one hip hidden stays a front view
+    front = _standing(10)
+    front[:, L.LEFT_HIP] = np.nan
+    assert detect_view(front).view == "front"
+    # nothing of the torso seen: no guess
+    blank = np.full_like(side, np.nan)
+    blank[:, L.NOSE] = side[:, L.NOSE]
+    assert detect_view(blank).view == "unknown"
+
+
 # --- cosine --------------------------------------------------------------------------------
 def test_weighted_cosine_identical_orthogonal_and_weights():
     u = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
