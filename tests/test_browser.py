@@ -234,6 +234,7 @@ def test_references_add_from_a_clip_see_it_listed_then_delete_it(playwright, ser
         assert _count_caption(page) == (before + 1, before + 1)
         preview = page.locator(".st-key-refs_pick input[role=combobox]")
         assert preview.input_value() == "Browser test squat (browser-test-squat)"
+        page.locator("video").first.wait_for(timeout=30_000)
         assert page.locator("video").count() == 1  # its animated skeleton
         assert (server["home"] / "references" / "browser-test-squat.json").is_file()
         _no_traceback(page)
