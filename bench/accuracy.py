@@ -654,6 +654,60 @@ def _confusion(clips: list[dict]) -> dict[str, dict[str, int]]:
     return {k: dict(v) for k, v in sorted(conf.items())}
 
 
+#: exercise-correction-ngo single frames: (file, label of the fault, label of correct frames,
+#: the engine rule whose measure is tested, how the fault moves that measure (+1 up, -1 down)).
+LABELLED_FRAME_CHECKS: tuple[tuple[str, str, str, str, str, int], ...] = (
+    ("plank_model/test.csv", "L", "C", "push_up", "hip_sag", +1),  # low back = hips sagging
+    ("plank_model/test.csv", "H", "C", "push_up", "hip_pike", +1),  # high back = hips piked
+    ("bicep_model/test.csv", "L", "C", "bicep_curl", "curl_swing", +1),  # leaning back
+)
+
+
+def eval_labelled_frames(folder: Path) -> dict:
+    """exercise-correction-ngo `core/*/` CSVs: single MediaPipe frames labelled correct or with one
+    fault. No sequence, so nothing to count, recognise or score as a clip; what can be measured is
+    whether the measure behind the engine's rule for that fault separates the labelled frames
+    (AUC, fault = positive). The rule is read on each frame as if it were the whole rep (a
+    range rule such as curl_swing then reads the frame's trunk lean itself). Coordinates are the
+    file's normalised ones: the frame size is not recorded, so a rule's limit in torso lengths or
+    degrees cannot be checked, only the ranking (AUC is the same for any fixed aspect ratio)."""
+    from coach.exercises import EXERCISES
+    from coach.importers import load_labeled_frames
+    from coach.kinematics import joint_angles
+
+    out: dict = {"form": {}, "errors": []}
+    for rel, fault, ok_label, ex, rule_name, sign in LABELLED_FRAME_CHECKS:
+        path = folder / "core" / rel
+        key = f"{rel.split('/')[0].removesuffix('_model')}:{rule_name}"
+        if not path.is_file():
+            continue
+        try:
+            xyz, vis, labels = load_labeled_frames(path)
+            xy = np.where((vis >= 0.5)[..., None], xyz[..., :2].astype(np.float64), np.nan)
+            rule = next(r for r in EXERCISES[ex].rules if r.name == rule_name)
+            vals = []
+            for pose in xy:
+                torso = np.linalg.norm(np.nanmean(pose[[11, 12]], axis=0) - np.nanmean(pose[[23, 24]], axis=0))
+                p = pose / torso if np.isfinite(torso) and torso > 0 else pose
+                if rule_name == "curl_swing":  # one frame has no range: its own trunk lean
+                    vals.append(float(joint_angles(p[None])["trunk_lean"][0]))
+                else:
+                    vals.append(float(rule.measure(p, p[None])))
+            vals_a = np.asarray(vals) * sign * rule.direction
+            lab = np.asarray(labels)
+            out["form"][key] = {
+                "auc": _r(auc(vals_a[lab == fault], vals_a[lab == ok_label])),
+                "fault_frames": int((lab == fault).sum()), "correct_frames": int((lab == ok_label).sum()),
+                "fault": fault, "file": rel,
+            }
+        except Exception as exc:
+            out["errors"].append({"file": rel, "error": _err(exc)})
+    aucs = [v["auc"] for v in out["form"].values() if v["auc"] is not None]
+    out["auc_mean"] = _r(float(np.mean(aucs))) if aucs else None
+    out["reps"] = out["recognition"] = "n/a: single frames"
+    return out
+
+
 def eval_keypoints(kp_dir: Path, library, settings, limit: int | None) -> dict:
     out: dict = {}
     if not kp_dir.is_dir():
@@ -667,9 +721,11 @@ def eval_keypoints(kp_dir: Path, library, settings, limit: int | None) -> dict:
                 out[name] = eval_pose_trainer(folder, library, settings, limit)
             elif name.startswith("penn-action"):
                 out[name] = eval_penn_action(folder, library, settings, limit)
-            elif name.startswith(("exercise-correction", "mlkit")):
-                out[name] = {"status": "n/a", "reason": "single frames with per-frame labels: no sequences to "
-                             "count, recognise or score"}
+            elif name.startswith("exercise-correction"):
+                out[name] = eval_labelled_frames(folder)
+            elif name.startswith("mlkit"):
+                out[name] = {"status": "n/a", "reason": "single frames labelled up/down only: no sequences to "
+                             "count, recognise or score, no form label"}
             elif name.startswith("human-pose-compare"):
                 out[name] = {"status": "n/a", "reason": "one unlabelled PoseNet sequence of a punch (no engine "
                              "definition); its clip is a manifest row"}
@@ -813,6 +869,12 @@ def figures_text(summary: dict, keypoints: dict, targets: bool = True) -> list[s
                          f"over {d['recognition']['clips']} clips; reps not labelled.")
                 for ex, f in d["per_exercise"].items():
                     L.append(f"- {ex}: " + ", ".join(f"{k} {_fmt(v, 3)}" for k, v in f.items()))
+            elif name.startswith("exercise-correction"):
+                L.append("Single labelled frames (no sequences: nothing to count or recognise). AUC of the measure "
+                         "behind the engine's rule for each labelled fault, fault = positive:")
+                for key, f in d["form"].items():
+                    L.append(f"- {key}: AUC {_fmt(f['auc'], 3)} ({f['fault']}: {f['fault_frames']} frames vs "
+                             f"{f['correct_frames']} correct, {f['file']})")
             elif name.startswith("penn-action"):
                 rc2 = d["recognition"]
                 L.append(f"Recognition accuracy {_fmt(rc2['accuracy'], 3)} over {rc2['clips']} clips "

@@ -206,3 +206,25 @@ def test_keypoint_datasets_next_to_the_manifest_are_measured(harness_run):
     assert pt["auc"] in (0.0, 0.5, 1.0)
     penn = kp["penn-action"]
     assert penn["recognition"]["clips"] == 2 and not penn["errors"], penn  # the squats; sit-ups skipped
+
+
+@pytest.mark.shared
+def test_labelled_single_frames_check_the_rules_measures():
+    """exercise-correction-ngo frames labelled correct or with one fault: the measure behind the
+    engine's rule for that fault ranks the faulty frames above the correct ones."""
+    folder = shared_path("keypoints/exercise-correction-ngo")
+    out = acc.eval_labelled_frames(folder)
+    assert not out["errors"], out["errors"]
+    form = out["form"]
+    assert set(form) == {"plank:hip_sag", "plank:hip_pike", "bicep:curl_swing"}
+    for key, f in form.items():
+        assert f["fault_frames"] > 100 and f["correct_frames"] > 100, key
+        assert f["auc"] >= 0.95, (key, f)  # measured 1.000, 0.998, 1.000
+
+
+def test_labelled_frames_of_another_folder_are_skipped_not_fatal(tmp_path):
+    (tmp_path / "core" / "plank_model").mkdir(parents=True)
+    (tmp_path / "core" / "plank_model" / "test.csv").write_text("label,nose_x\nC,abc\n")
+    out = acc.eval_labelled_frames(tmp_path)
+    assert out["form"] == {} and len(out["errors"]) == 2  # both plank checks read the bad file
+    assert "plank_model/test.csv" in out["errors"][0]["file"]
