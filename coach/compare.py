@@ -111,7 +111,8 @@ def _valid_shares(x: np.ndarray) -> np.ndarray:
 
 
 def _fill_columns(x: np.ndarray) -> np.ndarray:
-    """Like `_fill` over every column at once; a column never seen stays NaN."""
+    """Interpolate NaN along time per column (edges held), only in the columns with gaps; a
+    column never seen stays NaN."""
     x = np.array(x, dtype=np.float64)
     flat = x.reshape(len(x), -1)
     ok = np.isfinite(flat)
@@ -123,16 +124,8 @@ def _fill_columns(x: np.ndarray) -> np.ndarray:
 
 def _fill(x: np.ndarray) -> np.ndarray | None:
     """Interpolate NaN along time per column (edges held); None if a column is never seen."""
-    x = np.array(x, dtype=np.float64)
-    flat = x.reshape(len(x), -1)
-    t = np.arange(len(x))
-    for c in range(flat.shape[1]):
-        ok = np.isfinite(flat[:, c])
-        if not ok.any():
-            return None
-        if not ok.all():
-            flat[:, c] = np.interp(t, t[ok], flat[ok, c])
-    return flat.reshape(x.shape)
+    filled = _fill_columns(x)
+    return filled if np.isfinite(filled).all() else None
 
 
 def resample_indices(timestamps_s: np.ndarray, fps: float) -> np.ndarray:
