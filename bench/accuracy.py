@@ -674,6 +674,7 @@ def eval_labelled_frames(folder: Path) -> dict:
     from coach.exercises import EXERCISES
     from coach.importers import load_labeled_frames
     from coach.kinematics import joint_angles
+    from coach.normalize import MID_HIP, MID_SHOULDER, midpoint
 
     out: dict = {"form": {}, "errors": []}
     for rel, fault, ok_label, ex, rule_name, sign in LABELLED_FRAME_CHECKS:
@@ -687,7 +688,7 @@ def eval_labelled_frames(folder: Path) -> dict:
             rule = next(r for r in EXERCISES[ex].rules if r.name == rule_name)
             vals = []
             for pose in xy:
-                torso = np.linalg.norm(np.nanmean(pose[[11, 12]], axis=0) - np.nanmean(pose[[23, 24]], axis=0))
+                torso = float(np.linalg.norm(midpoint(pose[None], MID_SHOULDER) - midpoint(pose[None], MID_HIP)))
                 p = pose / torso if np.isfinite(torso) and torso > 0 else pose
                 if rule_name == "curl_swing":  # one frame has no range: its own trunk lean
                     vals.append(float(joint_angles(p[None])["trunk_lean"][0]))
