@@ -1,9 +1,11 @@
 """One half of a video through MediaPipe, in its own interpreter (see pose.extract_video_parallel).
 
-python -m coach.pose_worker VIDEO MAX_SIDE START STOP FRAME_WIDTH OUT.npz [WINDOW [STRIDE [TURNS]]]
+python -m coach.pose_worker VIDEO MAX_SIDE START STOP FRAME_WIDTH OUT.npz [WINDOW [STRIDE [TURNS [CUT]]]]
 WINDOW: "x0,y0,x1,y1" crop fractions (pose.WindowEstimator) or "-" for the whole frame.
 STRIDE: analyse every STRIDE-th frame of the stream (default 1).
 TURNS: run the model on frames turned this many quarter turns (pose.RotatedEstimator; default 0).
+CUT: "origin,seek,start,stop" pts (video.Cut; "-" for none): the part to analyse instead of
+START/STOP, decoded from a keyframe.
 Prints "progress N" lines; writes xyz, visibility, timestamps_s to OUT.npz; on failure prints
 "error: ..." on stderr and exits 1."""
 
@@ -19,20 +21,22 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")
     from coach.pose import MediaPipeEstimator, RotatedEstimator, window_estimator
     from coach.schema import N_LANDMARKS
-    from coach.video import iter_frames
+    from coach.video import Cut, iter_frames
 
     path, max_side, start, stop, width, out, *rest = argv
     window = tuple(float(v) for v in rest[0].split(",")) if rest and rest[0] != "-" else None
     stop_i = None if int(stop) < 0 else int(stop)
     stride = int(rest[1]) if len(rest) > 1 else 1
     turns = int(rest[2]) if len(rest) > 2 else 0
+    cut = Cut.from_arg(rest[3]) if len(rest) > 3 and rest[3] != "-" else None
     try:
         est = window_estimator(window) if window is not None else MediaPipeEstimator()
         if turns:
             est = RotatedEstimator(est, turns)
         xyzs, viss, times = [], [], []
-        for i, (t, rgb) in enumerate(iter_frames(path, max_side=int(max_side), frame_range=(int(start), stop_i),
-                                                   stride=stride)):
+        frames = (iter_frames(path, max_side=int(max_side), cut=cut) if cut is not None else
+                  iter_frames(path, max_side=int(max_side), frame_range=(int(start), stop_i), stride=stride))
+        for i, (t, rgb) in enumerate(frames):
             res = est.process(rgb)
             if res is None:
                 xyzs.append(np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32))

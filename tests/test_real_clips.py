@@ -212,3 +212,24 @@ def test_a_60_fps_clip_is_analysed_at_30_fps_and_annotated_at_60(home, tmp_path)
     write_annotated_video(a, out, video_path=path)
     made = probe(out)
     assert made.fps == pytest.approx(60.0) and abs(made.frames_estimate - info.frames_estimate) <= 1
+
+
+@pytest.mark.slow
+def test_two_pose_workers_cut_at_a_keyframe_match_one_worker():
+    """The second worker starts from the keyframe before the middle (no decoding of the first
+    half): the frames and their times are exactly one worker's, and the landmarks agree."""
+    import dataclasses
+
+    from coach.analysis import extract_video_poses
+    from coach.settings import DEFAULT_SETTINGS
+
+    path = shared_path("videos/yuyoujiang-test_video/squat.mp4")  # 322 frames, a keyframe at 150
+    two, _i, _t = extract_video_poses(path, use_cache=False)
+    assert two.meta.get("workers") == 2 and two.meta.get("split") == "keyframe"
+    one_s = dataclasses.replace(DEFAULT_SETTINGS, video=dataclasses.replace(DEFAULT_SETTINGS.video, pose_workers=1))
+    one, _i, _t = extract_video_poses(path, settings=one_s, use_cache=False)
+    assert np.array_equal(one.timestamps_s, two.timestamps_s)
+    # tracking restarts at the cut, so a few frames after it may differ by a few pixels
+    both = one.mask & two.mask
+    assert both.mean() > 0.8 * one.mask.mean()
+    assert np.median(np.abs(one.xy - two.xy)[both]) < 1.0

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from coach.errors import InputTooLargeError, VideoError
-from coach.video import FALLBACK_FPS, H264Writer, iter_frames, probe, scaled_size
+from coach.video import FALLBACK_FPS, Cut, H264Writer, iter_frames, probe, scaled_size, split_at_keyframe
 from tests.conftest import shared_path
 
 ROTATED = "videos/compubox-shangar21/20231128_042445000_iOS.MOV"  # iPhone, rotation -90 in the file
@@ -423,3 +423,34 @@ def test_stride_keeps_every_nth_frame_on_one_grid_across_halves():
     assert first + second == every2
     with pytest.raises(ValueError, match="stride must be at least 1, got 0"):
         next(iter_frames(path, stride=0))
+
+
+# --- cutting a video in two at a keyframe (the second pose worker seeks instead of decoding) ---
+
+
+@pytest.mark.shared
+def test_two_cuts_at_a_keyframe_give_exactly_the_whole_video():
+    src = shared_path("videos/deadlift-visual-analyzer/Dataset_small/Good/000003.mp4")  # keyframes every ~29 frames
+    first, second = split_at_keyframe(src)
+    assert first.seek_pts is None and first.stop_pts == second.start_pts
+    assert second.seek_pts is not None and first.origin_pts < second.seek_pts <= second.start_pts
+    whole = list(iter_frames(src, max_side=128))
+    parts = list(iter_frames(src, max_side=128, cut=first)) + list(iter_frames(src, max_side=128, cut=second))
+    assert len(parts) == len(whole)
+    assert 0.4 < len(list(iter_frames(src, max_side=128, cut=first))) / len(whole) < 0.6
+    assert np.allclose([t for t, _ in parts], [t for t, _ in whole], atol=1e-9)
+    assert all(np.array_equal(a, b) for (_t, a), (_u, b) in zip(parts, whole, strict=True))
+
+
+def test_no_keyframe_cut_without_a_keyframe_after_the_first(tmp_path):
+    clip = noise_clip(tmp_path / "one_gop.mp4", n=40)  # x264's default interval (250) > 40 frames
+    assert split_at_keyframe(clip) is None
+
+
+def test_cut_words_round_trip_and_bad_combinations_are_refused(tmp_path):
+    c = Cut(0, 3000, 3600, None)
+    assert Cut.from_arg(c.arg()) == c and c.arg() == "0,3000,3600,-"
+    with pytest.raises(ValueError, match="origin,seek,start,stop"):
+        Cut.from_arg("1,2,3")
+    with pytest.raises(ValueError, match="cut alone"):
+        list(iter_frames(noise_clip(tmp_path / "c.mp4", n=5), cut=Cut(0), stride=2))
