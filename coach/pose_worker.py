@@ -19,7 +19,7 @@ import numpy as np
 
 def main(argv: list[str]) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")
-    from coach.pose import MediaPipeEstimator, RotatedEstimator, window_estimator
+    from coach.pose import MediaPipeEstimator, RotatedEstimator, usable_cores, window_estimator
     from coach.schema import N_LANDMARKS
     from coach.video import Cut, iter_frames
 
@@ -30,7 +30,9 @@ def main(argv: list[str]) -> int:
     turns = int(rest[2]) if len(rest) > 2 else 0
     cut = Cut.from_arg(rest[3]) if len(rest) > 3 and rest[3] != "-" else None
     try:
-        est = window_estimator(window) if window is not None else MediaPipeEstimator()
+        # two workers share the cores: one model thread each (MediaPipe's own default)
+        threads = max(1, usable_cores() // 2)
+        est = window_estimator(window, threads=threads) if window is not None else MediaPipeEstimator(threads=threads)
         if turns:
             est = RotatedEstimator(est, turns)
         xyzs, viss, times = [], [], []
