@@ -5,7 +5,7 @@ WINDOW: "x0,y0,x1,y1" crop fractions (pose.WindowEstimator) or "-" for the whole
 STRIDE: analyse every STRIDE-th frame of the stream (default 1).
 TURNS: run the model on frames turned this many quarter turns (pose.RotatedEstimator; default 0).
 CUT: "origin,seek,start,stop" pts (video.Cut; "-" for none): the part to analyse instead of
-START/STOP, decoded from a keyframe.
+START/STOP, decoded from a keyframe (every STRIDE-th frame of it).
 Prints "progress N" lines; writes xyz, visibility, timestamps_s to OUT.npz; on failure prints
 "error: ..." on stderr and exits 1."""
 
@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
         if turns:
             est = RotatedEstimator(est, turns)
         xyzs, viss, times = [], [], []
-        frames = (iter_frames(path, max_side=int(max_side), cut=cut) if cut is not None else
+        frames = (iter_frames(path, max_side=int(max_side), cut=cut, stride=stride) if cut is not None else
                   iter_frames(path, max_side=int(max_side), frame_range=(int(start), stop_i), stride=stride))
         for i, (t, rgb) in enumerate(frames):
             res = est.process(rgb)

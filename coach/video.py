@@ -234,14 +234,18 @@ class Cut:
         return cls(a, b, c, d)
 
 
-def split_at_keyframe(path: str | Path, fraction: float = 0.5) -> tuple[Cut, Cut] | None:
+def split_at_keyframe(path: str | Path, fraction: float = 0.5, *, stride: int = 1) -> tuple[Cut, Cut] | None:
     """Two cuts of a video at about `fraction` of its frames, the second decodable from the last
     keyframe before the split (so a second worker skips at most one keyframe interval instead of
     decoding the whole first part). Reads the packets only (no decoding, ~15 ms for a 41 s clip).
+    stride: the split falls on a frame whose index is a multiple of it, so every stride-th frame
+    of each cut (`iter_frames(cut=..., stride=...)`) is every stride-th frame of the whole video.
     None when the packets do not allow it safely: a packet without a timestamp, two with the
     same one, or no keyframe before the split but the first."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"expected a fraction between 0 and 1, got {fraction!r}")
+    if stride < 1:
+        raise ValueError(f"stride must be at least 1, got {stride}")
     import av
 
     path = Path(path)
@@ -265,7 +269,10 @@ def split_at_keyframe(path: str | Path, fraction: float = 0.5) -> tuple[Cut, Cut
     ordered = sorted(pts)
     if len(ordered) < 4 or len(set(ordered)) != len(ordered):
         return None
-    split = ordered[int(len(ordered) * fraction)]
+    at = int(len(ordered) * fraction) // stride * stride
+    if at == 0:
+        return None
+    split = ordered[at]
     before = [k for k in keys if ordered[0] < k <= split]
     if not before:
         return None
@@ -292,10 +299,10 @@ def iter_frames(
     frames before the break and logs a warning.
     frame_range: (start, stop) frame indices to yield (stop None = to the end); frames before start
     are decoded for their timing but not converted, so a worker can take the second half cheaply.
-    stride: yield only frames whose index in the whole stream is a multiple of it (the others are
-    decoded, not converted), so two workers' halves stay on one grid.
+    stride: yield only frames whose index in the whole stream (in the cut) is a multiple of it
+    (the others are decoded, not converted), so two workers' halves stay on one grid.
     cut: only the frames of this `Cut` (from `split_at_keyframe`), timed from its origin by their
-    pts; not with frame_range or stride.
+    pts; not with frame_range.
     """
     import av
 
@@ -303,8 +310,8 @@ def iter_frames(
         raise ValueError(f"max_side must be at least 16 px, got {max_side}")
     if stride < 1:
         raise ValueError(f"stride must be at least 1, got {stride}")
-    if cut is not None and (frame_range is not None or stride != 1):
-        raise ValueError("expected a cut alone, got it with frame_range or stride")
+    if cut is not None and frame_range is not None:
+        raise ValueError("expected a cut or a frame_range, got both")
     path = Path(path)
     container = _open(path)
     try:
@@ -323,6 +330,7 @@ def iter_frames(
         rotation = 0
         size: tuple[int, int] | None = None
         n = 0
+        in_cut = 0  # frames of the cut seen so far
         repaired = 0
         while True:
             try:
@@ -348,6 +356,9 @@ def iter_frames(
                 if cut.stop_pts is not None and frame.pts >= cut.stop_pts:
                     break
                 t = float((frame.pts - cut.origin_pts) * stream.time_base)
+                in_cut += 1
+                if (in_cut - 1) % stride:
+                    continue  # off the stride grid (a cut starts on it: split_at_keyframe)
             elif frame.time is None:
                 t = expected
             else:
@@ -357,7 +368,7 @@ def iter_frames(
             if prev is not None and t <= prev:
                 t = expected
                 repaired += 1
-            if (frame_range is not None and n < frame_range[0]) or n % stride:
+            if (frame_range is not None and n < frame_range[0]) or (cut is None and n % stride):
                 prev = t
                 n += 1
                 continue

@@ -476,5 +476,25 @@ def test_cut_words_round_trip_and_bad_combinations_are_refused(tmp_path):
     assert Cut.from_arg(c.arg()) == c and c.arg() == "0,3000,3600,-"
     with pytest.raises(ValueError, match="origin,seek,start,stop"):
         Cut.from_arg("1,2,3")
-    with pytest.raises(ValueError, match="cut alone"):
-        list(iter_frames(noise_clip(tmp_path / "c.mp4", n=5), cut=Cut(0), stride=2))
+    with pytest.raises(ValueError, match="a cut or a frame_range, got both"):
+        list(iter_frames(noise_clip(tmp_path / "c.mp4", n=5), cut=Cut(0), frame_range=(0, 2)))
+    with pytest.raises(ValueError, match="stride must be at least 1, got 0"):
+        split_at_keyframe(noise_clip(tmp_path / "d.mp4", n=5), stride=0)
+
+
+@pytest.mark.shared
+def test_cuts_on_the_stride_grid_give_every_other_frame_of_a_60_fps_clip():
+    """A 60 fps clip is analysed every 2nd frame; its two cuts must give exactly those frames,
+    so the second worker can seek there too instead of decoding the first half."""
+    src = shared_path(SIXTY_FPS)
+    every2 = list(iter_frames(src, max_side=96, stride=2))
+    cuts = split_at_keyframe(src, stride=2)
+    assert cuts is not None, "expected a keyframe before the middle of the 60 fps clip"
+    first, second = cuts
+    assert first.stop_pts == second.start_pts and second.seek_pts is not None
+    parts = [list(iter_frames(src, max_side=96, cut=c, stride=2)) for c in cuts]
+    assert 0.4 < len(parts[0]) / len(every2) < 0.6
+    both = parts[0] + parts[1]
+    assert len(both) == len(every2)
+    assert np.allclose([t for t, _ in both], [t for t, _ in every2], atol=1e-9)
+    assert all(np.array_equal(a, b) for (_t, a), (_u, b) in zip(both, every2, strict=True))
