@@ -538,7 +538,7 @@ def _monotonic(ts: np.ndarray, fps: float) -> np.ndarray:
 
 # --- both cores: split a video in two contiguous halves, one MediaPipe process each --------------
 
-MIN_PARALLEL_FRAMES = 240  # below ~8 s the second process's start-up (~1.5 s) is not worth it
+MIN_PARALLEL_FRAMES = 240  # below this one process, a model thread per core, beats two workers (tie ~270)
 
 
 def _worker_env() -> dict[str, str]:
