@@ -187,51 +187,17 @@ class PoseEstimator(Protocol):
     def close(self) -> None: ...
 
 
-def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity mask, e.g. a container's quota of cores)."""
-    import os
-
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-#: Most XNNPACK threads one model gets: beyond ~4 a 256 px model gains little per extra core.
-MAX_MODEL_THREADS = 4
-
-
 class MediaPipeEstimator:
     """MediaPipe Pose (legacy solutions API, model_complexity=1: the model bundled in
-    mediapipe 0.10.21, so it runs offline; complexities 0 and 2 would download).
-
-    threads: XNNPACK threads of its two models (None = every usable core, at most
-    MAX_MODEL_THREADS). MediaPipe's own default on desktop Linux is one thread: 19.5 ms a frame
-    here, 12 ms with two, with the same landmarks. The parallel pose workers ask for one each."""
+    mediapipe 0.10.21, so it runs offline; complexities 0 and 2 would download)."""
 
     name = "mediapipe-pose-full-0.10.21"
 
     def __init__(self, *, static_image_mode: bool = False, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, threads: int | None = None) -> None:
+                 min_tracking_confidence: float = 0.5) -> None:
         import mediapipe as mp  # heavy import kept behind the seam
-        from mediapipe.calculators.tensor import inference_calculator_pb2
 
-        n_threads = min(usable_cores(), MAX_MODEL_THREADS) if threads is None else int(threads)
-        if n_threads < 1:
-            raise ValueError(f"expected at least 1 thread, got {threads}")
-        self.threads = n_threads
-
-        class _Pose(mp.solutions.pose.Pose):
-            # the solution API exposes no thread count: set it on the graph's inference nodes
-            # while the graph config is being built
-            def _modify_calculator_options(self, config, params) -> None:
-                super()._modify_calculator_options(config, params)
-                ext = inference_calculator_pb2.InferenceCalculatorOptions.ext
-                for node in config.node:
-                    if node.calculator.startswith("InferenceCalculator"):
-                        node.options.Extensions[ext].delegate.xnnpack.num_threads = n_threads
-
-        self._pose = _Pose(
+        self._pose = mp.solutions.pose.Pose(
             static_image_mode=static_image_mode,
             model_complexity=1,
             smooth_landmarks=True,
@@ -384,11 +350,10 @@ def search_rotation(
 WINDOW_MIN_CONFIDENCE = 0.3
 
 
-def window_estimator(window: Window, *, threads: int | None = None) -> WindowEstimator:
-    """MediaPipe on `window` of every frame, at `WINDOW_MIN_CONFIDENCE` (threads: `MediaPipeEstimator`)."""
+def window_estimator(window: Window) -> WindowEstimator:
+    """MediaPipe on `window` of every frame, at `WINDOW_MIN_CONFIDENCE`."""
     return WindowEstimator(
-        MediaPipeEstimator(min_detection_confidence=WINDOW_MIN_CONFIDENCE, min_tracking_confidence=WINDOW_MIN_CONFIDENCE,
-                           threads=threads),
+        MediaPipeEstimator(min_detection_confidence=WINDOW_MIN_CONFIDENCE, min_tracking_confidence=WINDOW_MIN_CONFIDENCE),
         window,
     )
 
@@ -538,7 +503,7 @@ def _monotonic(ts: np.ndarray, fps: float) -> np.ndarray:
 
 # --- both cores: split a video in two contiguous halves, one MediaPipe process each --------------
 
-MIN_PARALLEL_FRAMES = 240  # below this one process, a model thread per core, beats two workers (tie ~270)
+MIN_PARALLEL_FRAMES = 240  # below ~8 s the second process's start-up is not worth it
 
 
 def _worker_env() -> dict[str, str]:

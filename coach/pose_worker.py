@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
     # mediapipe imports matplotlib.pyplot for its drawing helpers: 0.3 s of the ~0.85 s a worker
     # needs before its first frame. A worker never draws, so it gets an empty module instead.
     sys.modules.setdefault("matplotlib.pyplot", types.ModuleType("matplotlib.pyplot"))
-    from coach.pose import MediaPipeEstimator, RotatedEstimator, usable_cores, window_estimator
+    from coach.pose import MediaPipeEstimator, RotatedEstimator, window_estimator
     from coach.schema import N_LANDMARKS
     from coach.video import Cut, iter_frames
 
@@ -34,9 +34,7 @@ def main(argv: list[str]) -> int:
     turns = int(rest[2]) if len(rest) > 2 else 0
     cut = Cut.from_arg(rest[3]) if len(rest) > 3 and rest[3] != "-" else None
     try:
-        # two workers share the cores: one model thread each (MediaPipe's own default)
-        threads = max(1, usable_cores() // 2)
-        est = window_estimator(window, threads=threads) if window is not None else MediaPipeEstimator(threads=threads)
+        est = window_estimator(window) if window is not None else MediaPipeEstimator()
         if turns:
             est = RotatedEstimator(est, turns)
         xyzs, viss, times = [], [], []

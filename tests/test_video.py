@@ -21,7 +21,6 @@ ROTATED = "videos/compubox-shangar21/20231128_042445000_iOS.MOV"  # iPhone, rota
 ROTATED_JJ = "videos/pose-estimation-jintao/sample/Jumping-Jack.mp4"  # rotated, first pts is not 0
 SHORT = "videos/compubox-shangar21/cross_hook.mp4"  # 38 frames, moov first, 1080x1920
 MOOV_AT_END = "videos/pose-estimation-jintao/pose_gif/Plank.mp4"  # 22 kB, moov after mdat
-SQUAT_322 = "videos/yuyoujiang-test_video/squat.mp4"  # 322 frames of one squatter
 
 
 def noise_clip(path: Path, n: int = 60, size: tuple[int, int] = (160, 120), fps: float = 30.0) -> Path:
@@ -308,29 +307,6 @@ def test_rotated_phone_clip_shows_the_person_upright():
     nose_y = xyz[0, 1]
     ankles_y = xyz[[27, 28], 1].mean()
     assert nose_y < ankles_y - 0.3 * img.shape[0]  # head well above the feet
-
-
-@pytest.mark.shared
-@pytest.mark.slow
-def test_model_threads_change_speed_only_not_landmarks():
-    """Two XNNPACK threads (the single-process default on a 2-core machine) must find the same
-    landmarks as MediaPipe's own one thread on a real clip: only the time may differ."""
-    pose = pytest.importorskip("coach.pose")
-    pytest.importorskip("mediapipe")
-    frames = [img for _, img in iter_frames(shared_path(SQUAT_322), max_side=640, frame_range=(0, 40))]
-    runs = []
-    for threads in (1, 2):
-        with pose.MediaPipeEstimator(threads=threads) as est:
-            assert est.threads == threads
-            runs.append([est.process(img) for img in frames])
-    found = [a is not None for a in runs[0]]
-    assert sum(found) >= 35, f"expected a person in most of 40 frames, got {sum(found)}"
-    assert found == [b is not None for b in runs[1]]
-    for a, b in zip(runs[0], runs[1], strict=True):
-        if a is not None:
-            np.testing.assert_allclose(a[0], b[0], atol=0.5)  # pixels
-    with pytest.raises(ValueError, match="at least 1 thread"):
-        pose.MediaPipeEstimator(threads=0)
 
 
 # --- writer ------------------------------------------------------------------------------
