@@ -503,7 +503,11 @@ def _monotonic(ts: np.ndarray, fps: float) -> np.ndarray:
 
 # --- both cores: split a video in two contiguous halves, one MediaPipe process each --------------
 
-MIN_PARALLEL_FRAMES = 90  # below ~3 s one process is as fast: two workers tie at ~55 frames, win from ~140
+MIN_PARALLEL_FRAMES = 120  # below ~4 s one process is as fast (two workers tie at ~80 frames)
+#: Analysed frames the second worker runs before its part and drops, so tracking has locked on at
+#: the cut: started cold there, MediaPipe lost the person or the rep in some clips (a push-up clip
+#: lost its only rep; 10 frames gave back the one-process landmarks on all four clips tried).
+WARMUP_FRAMES = 15
 
 
 def _worker_env() -> dict[str, str]:
@@ -530,8 +534,9 @@ def extract_video_parallel(
     stride: int = 1,
     quarter_turns: int = 0,
 ) -> PoseSequence:
-    """Landmarks of a video on two processes (two contiguous halves; MediaPipe restarts tracking at
-    the split, which costs one detection). Falls back to one process for short clips.
+    """Landmarks of a video on two processes (two contiguous parts; the second runs the model on
+    `WARMUP_FRAMES` frames before its part and drops them, so MediaPipe's tracking has locked on
+    at the split). Falls back to one process for short clips.
     window: run the model on this crop of every frame (`WindowEstimator`); stride: analyse every
     stride-th frame, fps is then the analysed rate; quarter_turns: on every frame turned that many
     quarter turns (`RotatedEstimator`)."""
@@ -556,12 +561,15 @@ def extract_video_parallel(
             est.close()
     # Separate interpreters (not multiprocessing): no re-import of the caller's __main__, and a
     # crash in the model cannot take the app down with it.
+    # halves: the warm-up costs the second worker ~0.3 s, but moving the split moves where
+    # tracking restarts, which changed counts both ways on the shared clips
+    fraction = 0.5
     split = frames_estimate // 2
     ranges = [(0, split), (split, -1)]
     # Cut at a keyframe when the file allows it: the second worker then decodes from there instead
     # of decoding and dropping the whole first half (0.5 s of a 41 s clip, ~9 s of a 10-minute one,
     # ~1 s of a 10 s 1080p clip at 55 fps, analysed every 2nd frame: the cut lies on that grid).
-    cuts = split_at_keyframe(path, stride=stride)
+    cuts = split_at_keyframe(path, fraction, stride=stride, warmup=WARMUP_FRAMES)
     done = [0, 0]
     lock = threading.Lock()
     error = None
@@ -571,7 +579,7 @@ def extract_video_parallel(
             subprocess.Popen(
                 [sys.executable, "-m", "coach.pose_worker", str(path), str(max_side), str(a), str(b),
                  str(float(frame_size[0])), str(out), ",".join(map(repr, window)) if window else "-", str(stride),
-                 str(quarter_turns), cuts[k].arg() if cuts else "-"],
+                 str(quarter_turns), cuts[k].arg() if cuts else "-", str(WARMUP_FRAMES if k else 0)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_worker_env(),
             )
             for k, ((a, b), out) in enumerate(zip(ranges, outs, strict=True))

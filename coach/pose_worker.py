@@ -1,11 +1,14 @@
 """One half of a video through MediaPipe, in its own interpreter (see pose.extract_video_parallel).
 
-python -m coach.pose_worker VIDEO MAX_SIDE START STOP FRAME_WIDTH OUT.npz [WINDOW [STRIDE [TURNS [CUT]]]]
+python -m coach.pose_worker VIDEO MAX_SIDE START STOP FRAME_WIDTH OUT.npz [WINDOW [STRIDE [TURNS [CUT [WARMUP]]]]]
 WINDOW: "x0,y0,x1,y1" crop fractions (pose.WindowEstimator) or "-" for the whole frame.
 STRIDE: analyse every STRIDE-th frame of the stream (default 1).
 TURNS: run the model on frames turned this many quarter turns (pose.RotatedEstimator; default 0).
 CUT: "origin,seek,start,stop" pts (video.Cut; "-" for none): the part to analyse instead of
-START/STOP, decoded from a keyframe (every STRIDE-th frame of it).
+START/STOP, decoded from a keyframe (every STRIDE-th frame of it; its warm-up frames are run and
+dropped).
+WARMUP: without a CUT, also run the model on this many analysed frames before START and drop them,
+so tracking has locked on by START (default 0).
 Prints "progress N" lines; writes xyz, visibility, timestamps_s to OUT.npz; on failure prints
 "error: ..." on stderr and exits 1."""
 
@@ -33,15 +36,24 @@ def main(argv: list[str]) -> int:
     stride = int(rest[1]) if len(rest) > 1 else 1
     turns = int(rest[2]) if len(rest) > 2 else 0
     cut = Cut.from_arg(rest[3]) if len(rest) > 3 and rest[3] != "-" else None
+    warmup = int(rest[4]) if len(rest) > 4 else 0
     try:
         est = window_estimator(window) if window is not None else MediaPipeEstimator()
         if turns:
             est = RotatedEstimator(est, turns)
         xyzs, viss, times = [], [], []
-        frames = (iter_frames(path, max_side=int(max_side), cut=cut, stride=stride) if cut is not None else
-                  iter_frames(path, max_side=int(max_side), frame_range=(int(start), stop_i), stride=stride))
+        if cut is not None:
+            frames = iter_frames(path, max_side=int(max_side), cut=cut, stride=stride)
+            drop = cut.warm_frames
+        else:
+            first = max(0, int(start) - warmup * stride) // stride * stride
+            frames = iter_frames(path, max_side=int(max_side), frame_range=(first, stop_i), stride=stride)
+            drop = -(-(int(start) - first) // stride)
         for i, (t, rgb) in enumerate(frames):
             res = est.process(rgb)
+            if i < drop:
+                continue  # warm-up: tracking locks on before the part this worker reports
+            k = i - drop
             if res is None:
                 xyzs.append(np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32))
                 viss.append(np.zeros(N_LANDMARKS, dtype=np.float32))
@@ -49,8 +61,8 @@ def main(argv: list[str]) -> int:
                 xyzs.append((res[0] * (float(width) / rgb.shape[1])).astype(np.float32))
                 viss.append(res[1].astype(np.float32))
             times.append(t)
-            if i % 10 == 9:
-                print(f"progress {i + 1}", flush=True)
+            if k % 10 == 9:
+                print(f"progress {k + 1}", flush=True)
         est.close()
         tmp = out + ".part.npz"
         np.savez(

@@ -214,38 +214,49 @@ class Cut:
     """One part of a video, by presentation timestamps (pts, in the stream's time base): frames
     with start_pts <= pts < stop_pts (None = open end), decoding from the keyframe at seek_pts
     (None = from the start). Times are counted from origin_pts, the first frame's pts, so the
-    parts of one video share a clock."""
+    parts of one video share a clock. warm_pts: `iter_frames` starts yielding there instead, and
+    the first warm_frames frames it yields lie before start_pts: a pose tracker locks on over them
+    and the caller drops their landmarks (a tracker started cold on the cut's first frame can lose
+    or mistake the person there)."""
 
     origin_pts: int
     seek_pts: int | None = None
     start_pts: int | None = None
     stop_pts: int | None = None
+    warm_pts: int | None = None
+    warm_frames: int = 0
 
     def arg(self) -> str:
-        """As one command-line word ("origin,seek,start,stop", "-" for None)."""
-        return ",".join("-" if v is None else str(v) for v in (self.origin_pts, self.seek_pts, self.start_pts, self.stop_pts))
+        """As one command-line word ("origin,seek,start,stop,warm,warm_frames", "-" for None)."""
+        return ",".join("-" if v is None else str(v) for v in (
+            self.origin_pts, self.seek_pts, self.start_pts, self.stop_pts, self.warm_pts, self.warm_frames))
 
     @classmethod
     def from_arg(cls, text: str) -> Cut:
         parts = text.split(",")
-        if len(parts) != 4 or parts[0] == "-":
-            raise ValueError(f"expected a cut as 'origin,seek,start,stop', got {text!r}")
-        a, b, c, d = (None if v == "-" else int(v) for v in parts)
-        return cls(a, b, c, d)
+        if len(parts) != 6 or parts[0] == "-" or parts[5] == "-":
+            raise ValueError(f"expected a cut as 'origin,seek,start,stop,warm,warm_frames', got {text!r}")
+        a, b, c, d, e, f = (None if v == "-" else int(v) for v in parts)
+        return cls(a, b, c, d, e, f)
 
 
-def split_at_keyframe(path: str | Path, fraction: float = 0.5, *, stride: int = 1) -> tuple[Cut, Cut] | None:
+def split_at_keyframe(
+    path: str | Path, fraction: float = 0.5, *, stride: int = 1, warmup: int = 0
+) -> tuple[Cut, Cut] | None:
     """Two cuts of a video at about `fraction` of its frames, the second decodable from the last
     keyframe before the split (so a second worker skips at most one keyframe interval instead of
     decoding the whole first part). Reads the packets only (no decoding, ~15 ms for a 41 s clip).
     stride: the split falls on a frame whose index is a multiple of it, so every stride-th frame
     of each cut (`iter_frames(cut=..., stride=...)`) is every stride-th frame of the whole video.
+    warmup: the second cut also yields this many stride-th frames before the split (`Cut.warm_pts`).
     None when the packets do not allow it safely: a packet without a timestamp, two with the
-    same one, or no keyframe before the split but the first."""
+    same one, or no keyframe before the split (before its warm-up) but the first."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"expected a fraction between 0 and 1, got {fraction!r}")
     if stride < 1:
         raise ValueError(f"stride must be at least 1, got {stride}")
+    if warmup < 0:
+        raise ValueError(f"warmup must be at least 0 frames, got {warmup}")
     import av
 
     path = Path(path)
@@ -273,11 +284,13 @@ def split_at_keyframe(path: str | Path, fraction: float = 0.5, *, stride: int = 
     if at == 0:
         return None
     split = ordered[at]
-    before = [k for k in keys if ordered[0] < k <= split]
+    warm_at = max(0, at - warmup * stride)
+    before = [k for k in keys if ordered[0] < k <= ordered[warm_at]]
     if not before:
         return None
     origin = ordered[0]
-    return Cut(origin, stop_pts=split), Cut(origin, seek_pts=max(before), start_pts=split)
+    warm = dict(warm_pts=ordered[warm_at], warm_frames=(at - warm_at) // stride) if warm_at < at else {}
+    return Cut(origin, stop_pts=split), Cut(origin, seek_pts=max(before), start_pts=split, **warm)
 
 
 def iter_frames(
@@ -301,8 +314,8 @@ def iter_frames(
     are decoded for their timing but not converted, so a worker can take the second half cheaply.
     stride: yield only frames whose index in the whole stream (in the cut) is a multiple of it
     (the others are decoded, not converted), so two workers' halves stay on one grid.
-    cut: only the frames of this `Cut` (from `split_at_keyframe`), timed from its origin by their
-    pts; not with frame_range.
+    cut: only the frames of this `Cut` (from `split_at_keyframe`; its warm-up frames first), timed
+    from its origin by their pts; not with frame_range.
     """
     import av
 
@@ -351,7 +364,8 @@ def iter_frames(
             if cut is not None:
                 if frame.pts is None:
                     raise VideoError(f"{path.name}: expected a timestamp on every frame of a cut, got none")
-                if cut.start_pts is not None and frame.pts < cut.start_pts:
+                first = cut.warm_pts if cut.warm_pts is not None else cut.start_pts
+                if first is not None and frame.pts < first:
                     continue  # decoded from the keyframe only to reach the cut
                 if cut.stop_pts is not None and frame.pts >= cut.stop_pts:
                     break

@@ -449,13 +449,33 @@ def test_no_keyframe_cut_without_a_keyframe_after_the_first(tmp_path):
 
 def test_cut_words_round_trip_and_bad_combinations_are_refused(tmp_path):
     c = Cut(0, 3000, 3600, None)
-    assert Cut.from_arg(c.arg()) == c and c.arg() == "0,3000,3600,-"
-    with pytest.raises(ValueError, match="origin,seek,start,stop"):
-        Cut.from_arg("1,2,3")
+    assert Cut.from_arg(c.arg()) == c and c.arg() == "0,3000,3600,-,-,0"
+    w = Cut(0, 3000, 3600, None, warm_pts=3300, warm_frames=10)
+    assert Cut.from_arg(w.arg()) == w
+    with pytest.raises(ValueError, match="origin,seek,start,stop,warm,warm_frames"):
+        Cut.from_arg("1,2,3,4")
     with pytest.raises(ValueError, match="a cut or a frame_range, got both"):
         list(iter_frames(noise_clip(tmp_path / "c.mp4", n=5), cut=Cut(0), frame_range=(0, 2)))
     with pytest.raises(ValueError, match="stride must be at least 1, got 0"):
         split_at_keyframe(noise_clip(tmp_path / "d.mp4", n=5), stride=0)
+    with pytest.raises(ValueError, match="warmup must be at least 0 frames, got -1"):
+        split_at_keyframe(noise_clip(tmp_path / "e.mp4", n=5), warmup=-1)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("stride", [1, 2])
+def test_a_warm_up_before_the_cut_yields_the_frames_just_before_it_first(stride):
+    """The second cut yields `warm_frames` frames before its start, then exactly its own part:
+    dropping the warm-up gives back the whole video (every stride-th frame) with the first cut."""
+    src = shared_path(SIXTY_FPS)
+    whole = [t for t, _ in iter_frames(src, max_side=96, stride=stride)]
+    first, second = split_at_keyframe(src, 0.55, stride=stride, warmup=15)
+    assert second.warm_frames == 15 and second.warm_pts < second.start_pts
+    a = [t for t, _ in iter_frames(src, max_side=96, cut=first, stride=stride)]
+    b = [t for t, _ in iter_frames(src, max_side=96, cut=second, stride=stride)]
+    assert b[:15] == a[-15:]  # the warm-up is the end of the first part
+    assert np.allclose(a + b[15:], whole, atol=1e-9)
+    assert 0.5 < len(a) / len(whole) < 0.6
 
 
 @pytest.mark.shared
