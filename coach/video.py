@@ -248,9 +248,10 @@ def split_at_keyframe(
     decoding the whole first part). Reads the packets only (no decoding, ~15 ms for a 41 s clip).
     stride: the split falls on a frame whose index is a multiple of it, so every stride-th frame
     of each cut (`iter_frames(cut=..., stride=...)`) is every stride-th frame of the whole video.
-    warmup: the second cut also yields this many stride-th frames before the split (`Cut.warm_pts`).
+    warmup: the second cut also yields this many stride-th frames before the split (`Cut.warm_pts`),
+    fewer when the last keyframe before the split is closer to it.
     None when the packets do not allow it safely: a packet without a timestamp, two with the
-    same one, or no keyframe before the split (before its warm-up) but the first."""
+    same one, or no keyframe before the split but the first."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"expected a fraction between 0 and 1, got {fraction!r}")
     if stride < 1:
@@ -284,13 +285,19 @@ def split_at_keyframe(
     if at == 0:
         return None
     split = ordered[at]
-    warm_at = max(0, at - warmup * stride)
-    before = [k for k in keys if ordered[0] < k <= ordered[warm_at]]
+    before = [k for k in keys if ordered[0] < k <= split]
     if not before:
         return None
+    # the warm-up starts at the keyframe at the latest: a shorter one beats decoding half the clip
+    key_at = -(-ordered.index(max(before)) // stride) * stride
+    warm_at = min(at, max(at - warmup * stride, 0))
+    fits = [k for k in before if k <= ordered[warm_at]]
+    if not fits:
+        warm_at = key_at
     origin = ordered[0]
     warm = dict(warm_pts=ordered[warm_at], warm_frames=(at - warm_at) // stride) if warm_at < at else {}
-    return Cut(origin, stop_pts=split), Cut(origin, seek_pts=max(before), start_pts=split, **warm)
+    seek = max(fits) if fits else max(before)
+    return Cut(origin, stop_pts=split), Cut(origin, seek_pts=seek, start_pts=split, **warm)
 
 
 def iter_frames(

@@ -462,6 +462,36 @@ def test_cut_words_round_trip_and_bad_combinations_are_refused(tmp_path):
         split_at_keyframe(noise_clip(tmp_path / "e.mp4", n=5), warmup=-1)
 
 
+def _gop_clip(path: Path, n: int, gop: int) -> Path:
+    """n noise frames at 30 fps with a keyframe exactly every gop frames (no B-frames)."""
+    rng = np.random.default_rng(1)
+    with av.open(str(path), "w") as c:
+        st = c.add_stream("libx264", rate=30)
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        st.options = {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0", "bf": "0"}
+        for _ in range(n):
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), format="rgb24")
+            for pkt in st.encode(frame):
+                c.mux(pkt)
+        for pkt in st.encode():
+            c.mux(pkt)
+    return path
+
+
+@pytest.mark.parametrize(("gop", "warm"), [(12, 15), (24, 6)])
+def test_the_warm_up_is_shortened_to_the_last_keyframe_before_the_cut(tmp_path, gop, warm):
+    """Keyframes every 24 frames and a cut at frame 30: no keyframe lies 15 frames before it, so
+    the warm-up starts at the one at 24 (6 frames) instead of the second part decoding from 0."""
+    clip = _gop_clip(tmp_path / f"g{gop}.mp4", 60, gop)
+    first, second = split_at_keyframe(clip, 0.5, warmup=15)
+    assert second.warm_frames == warm
+    whole = [t for t, _ in iter_frames(clip)]
+    a = [t for t, _ in iter_frames(clip, cut=first)]
+    b = [t for t, _ in iter_frames(clip, cut=second)]
+    assert len(a) == 30 and b[:warm] == a[-warm:]
+    assert np.allclose(a + b[warm:], whole, atol=1e-9)
+
+
 @pytest.mark.shared
 @pytest.mark.parametrize("stride", [1, 2])
 def test_a_warm_up_before_the_cut_yields_the_frames_just_before_it_first(stride):
