@@ -563,13 +563,12 @@ def extract_video_parallel(
     # crash in the model cannot take the app down with it.
     # halves: the warm-up costs the second worker ~0.3 s, but moving the split moves where
     # tracking restarts, which changed counts both ways on the shared clips
-    fraction = 0.5
     split = frames_estimate // 2
     ranges = [(0, split), (split, -1)]
     # Cut at a keyframe when the file allows it: the second worker then decodes from there instead
     # of decoding and dropping the whole first half (0.5 s of a 41 s clip, ~9 s of a 10-minute one,
     # ~1 s of a 10 s 1080p clip at 55 fps, analysed every 2nd frame: the cut lies on that grid).
-    cuts = split_at_keyframe(path, fraction, stride=stride, warmup=WARMUP_FRAMES)
+    cuts = split_at_keyframe(path, stride=stride, warmup=WARMUP_FRAMES)
     done = [0, 0]
     lock = threading.Lock()
     error = None

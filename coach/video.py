@@ -288,15 +288,17 @@ def split_at_keyframe(
     before = [k for k in keys if ordered[0] < k <= split]
     if not before:
         return None
-    # the warm-up starts at the keyframe at the latest: a shorter one beats decoding half the clip
-    key_at = -(-ordered.index(max(before)) // stride) * stride
-    warm_at = min(at, max(at - warmup * stride, 0))
+    warm_at = max(at - warmup * stride, 0)
     fits = [k for k in before if k <= ordered[warm_at]]
-    if not fits:
-        warm_at = key_at
+    if fits:
+        seek = max(fits)
+    else:
+        # the warm-up starts at the last keyframe at the latest: a shorter one beats decoding
+        # half the clip (rounded up onto the stride grid)
+        seek = max(before)
+        warm_at = -(-ordered.index(seek) // stride) * stride
     origin = ordered[0]
     warm = dict(warm_pts=ordered[warm_at], warm_frames=(at - warm_at) // stride) if warm_at < at else {}
-    seek = max(fits) if fits else max(before)
     return Cut(origin, stop_pts=split), Cut(origin, seek_pts=seek, start_pts=split, **warm)
 
 
@@ -351,6 +353,7 @@ def iter_frames(
         size: tuple[int, int] | None = None
         n = 0
         in_cut = 0  # frames of the cut seen so far
+        first_pts = None if cut is None else (cut.warm_pts if cut.warm_pts is not None else cut.start_pts)
         repaired = 0
         while True:
             try:
@@ -371,8 +374,7 @@ def iter_frames(
             if cut is not None:
                 if frame.pts is None:
                     raise VideoError(f"{path.name}: expected a timestamp on every frame of a cut, got none")
-                first = cut.warm_pts if cut.warm_pts is not None else cut.start_pts
-                if first is not None and frame.pts < first:
+                if first_pts is not None and frame.pts < first_pts:
                     continue  # decoded from the keyframe only to reach the cut
                 if cut.stop_pts is not None and frame.pts >= cut.stop_pts:
                     break
