@@ -12,7 +12,9 @@ mirrored when facing the other way, and both are resampled to `CompareSettings.r
 - Cosine similarity per aligned frame pair over the exercise's key landmarks, weighted by the
   smaller of the two visibilities (SEEDS §4, with confidence as its author suggested).
 - Deviation z = |user angle - reference angle| / tolerance, per key angle and aligned frame (0
-  when a body line or neck is straighter than the reference's: straight is their ideal).
+  when a body line or neck is straighter than the reference's: straight is their ideal; 0 also
+  for more range than the reference at the working extreme, such as a deeper squat, and for a
+  more upright torso where upright is the ideal: `exercises.BEYOND_OK`, `forgive_beyond`).
   Tolerance per angle = sqrt(spread^2 + floor^2 + (k * ROM)^2): spread = the reference's own
   rep-to-rep spread (std of aligned differences between its reps), floor =
   CompareSettings.min_tolerance_deg (pose-model noise and anatomy; straight_tolerance_deg for an
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -349,6 +352,8 @@ def compare(
     tol = _tolerances(ra, rb, r_reps, template, feats_r, names, s)
     tol_deg, tol_pos = tol
     z = deviation_z(ua, ra_al, tol_deg, names)
+    z = forgive_beyond(z, ua, ra_al, names, exercise, ref_extreme_deg=ra[tp], ref_rest_deg=ra[ta],
+                       ref_rom_deg=_rom(ra))
     mask_j = np.zeros(len(names), dtype=bool)
     mask_j[judged] = True
     z[:, ~mask_j] = np.nan
@@ -539,6 +544,56 @@ def deviation_z(user_deg: np.ndarray, ref_deg: np.ndarray, tol_deg: np.ndarray, 
         return np.where(straight & (user_deg > ref_deg), 0.0, z)
 
 
+#: Share of the reference's range of motion around its working extreme that counts as "at the
+#: extreme" for `forgive_beyond`.
+EXTREME_BAND = 0.25
+
+
+def _rom(ra: np.ndarray) -> np.ndarray:
+    """(A,) range of motion of each reference angle, degrees (5th-95th percentile; 0 when unseen)."""
+    if not np.isfinite(ra).any():
+        return np.zeros(ra.shape[-1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an angle never seen stays NaN -> 0
+        rom = np.nanpercentile(ra, 95, axis=0) - np.nanpercentile(ra, 5, axis=0)
+    return np.where(np.isfinite(rom), rom, 0.0)
+
+
+def forgive_beyond(
+    z: np.ndarray,
+    user_deg: np.ndarray,
+    ref_deg: np.ndarray,
+    names,
+    exercise: ExerciseDef,
+    *,
+    ref_extreme_deg: np.ndarray,
+    ref_rest_deg: np.ndarray,
+    ref_rom_deg: np.ndarray,
+) -> np.ndarray:
+    """z with the deviations that are no fault set to 0 (`ExerciseDef.beyond_ok`).
+
+    user_deg, ref_deg: (T, A) the user's angles and the aligned reference's; ref_extreme_deg,
+    ref_rest_deg: (A,) the reference's angles at its template rep's working extreme and start;
+    ref_rom_deg: (A,) its range of motion. "range": the user is past the reference in the direction
+    the joint moves from rest to the extreme, in frames where the reference is within
+    `EXTREME_BAND` of its range from that extreme. "upright": trunk lean below the reference's."""
+    out = np.array(z, dtype=np.float64, copy=True)
+    u, r = np.asarray(user_deg, dtype=np.float64), np.asarray(ref_deg, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        for k, name in enumerate(names):
+            mode = exercise.beyond_ok(name)
+            if mode == "upright":
+                out[:, k] = np.where(u[:, k] < r[:, k], 0.0, out[:, k])
+            elif mode == "range":
+                towards = np.sign(ref_extreme_deg[k] - ref_rest_deg[k])
+                if not np.isfinite(towards) or towards == 0 or ref_rom_deg[k] <= 0:
+                    continue
+                near = np.abs(r[:, k] - ref_extreme_deg[k]) <= EXTREME_BAND * ref_rom_deg[k]
+                past = (u[:, k] - r[:, k]) * towards > 0
+                out[:, k] = np.where(near & past, 0.0, out[:, k])
+    return out
+
+
 def tolerance_floor_deg(names, s: CompareSettings) -> np.ndarray:
     """Per-angle tolerance floor (degrees): pose noise and anatomy, or pose noise alone for
     STRAIGHT_ANGLES."""
@@ -566,8 +621,7 @@ def _tolerances(ra, rb, r_reps, template, feats_r, names, s: CompareSettings) ->
         spread = np.zeros(len(names))
         pos_spread = 0.0
     # a joint that sweeps a wide range also shows wide errors from small timing differences
-    rom = np.nanpercentile(ra, 95, axis=0) - np.nanpercentile(ra, 5, axis=0) if np.isfinite(ra).any() else 0.0
-    rom = np.where(np.isfinite(rom), rom, 0.0)
+    rom = _rom(ra)
     tol_deg = np.sqrt(spread**2 + tolerance_floor_deg(names, s) ** 2 + (s.tolerance_per_rom * rom) ** 2)
     tol_pos = math.sqrt(pos_spread**2 + s.min_tolerance_pos**2)
     return tol_deg, tol_pos

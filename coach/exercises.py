@@ -283,6 +283,11 @@ class ExerciseDef:
         joint = angle_name.split("_", 1)[1] if angle_name.startswith(("left_", "right_")) else angle_name
         return ANGLE_WEIGHTS.get(self.id, {}).get(joint, 1.0)
 
+    def beyond_ok(self, angle_name: str) -> str | None:
+        """How a deviation of this angle can be no fault (`BEYOND_OK`): "range", "upright" or None."""
+        joint = angle_name.split("_", 1)[1] if angle_name.startswith(("left_", "right_")) else angle_name
+        return BEYOND_OK.get(self.id, {}).get(joint)
+
 
 # Which joints carry each exercise's form (coaching knowledge, not fitted to data): the body line
 # is what makes a push-up a push-up; hand placement (shoulder angle) varies between good lifters.
@@ -298,6 +303,25 @@ ANGLE_WEIGHTS: Mapping[str, Mapping[str, float]] = MappingProxyType(
         "deadlift": {"hip": 1.5, "knee": 1.0, "trunk_lean": 1.5},
         "pull_up": {"elbow": 1.5, "shoulder": 1.0},
         "bench_press": {"elbow": 1.5, "shoulder": 1.0},
+    }
+)
+
+
+# Deviations that are no fault (coaching knowledge, not fitted to data). "range": going past the
+# reference towards the rep's working extreme while at that extreme (a deeper squat, the chest lower
+# in a push-up, the chin higher in a pull-up, arms fully overhead); "upright": a torso more upright
+# than the reference's where upright is the ideal. Not listed: more range is a fault there (a
+# front raise above shoulder height, a deadlift leaning back at lockout, a bench press bar).
+BEYOND_OK: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "squat": {"knee": "range"},
+        "push_up": {"elbow": "range"},
+        "lunge": {"knee": "range", "trunk_lean": "upright"},
+        "bicep_curl": {"elbow": "range", "trunk_lean": "upright"},
+        "shoulder_press": {"elbow": "range", "shoulder": "range", "trunk_lean": "upright"},
+        "front_raise": {"trunk_lean": "upright"},
+        "jumping_jack": {"shoulder": "range"},
+        "pull_up": {"elbow": "range"},
     }
 )
 

@@ -52,7 +52,40 @@ _ADVICE: dict[tuple[str, str, int], str] = {
     ("bench_press", "elbow", -1): "press to straight arms at the top",
     ("bench_press", "shoulder", +1): "tuck your elbows a little closer to your body",
     ("bench_press", "shoulder", -1): "let your elbows come out a little further from your sides",
+    ("squat", "ankle", -1): "sit your hips back so your weight stays over mid-foot",
+    ("squat", "hip", -1): "keep your chest up; don't fold forward at the hips",
+    ("push_up", "elbow", -1): "straighten your arms fully at the top of each rep",
+    ("push_up", "shoulder", -1): "place your hands under your shoulders, not down by your ribs",
+    ("lunge", "hip", +1): "sink your hips straight down",
+    ("lunge", "hip", -1): "keep your torso tall; don't fold forward over the front leg",
+    ("lunge", "knee", -1): "take a slightly longer step so the front knee stays over the ankle",
+    ("bicep_curl", "shoulder", -1): "keep your upper arms still, elbows by your sides",
+    ("shoulder_press", "elbow", +1): "lower the weight to shoulder height between reps",
+    ("shoulder_press", "shoulder", +1): "lower the weight to shoulder height between reps",
+    ("jumping_jack", "elbow", +1): "keep a relaxed, slight bend in your elbows",
+    ("jumping_jack", "elbow", -1): "keep your arms long as they swing up",
+    ("jumping_jack", "hip", -1): "land with your feet just outside shoulder width",
+    ("jumping_jack", "shoulder", +1): "bring your arms all the way down to your sides between jacks",
+    ("deadlift", "hip", +1): "stand tall at the top without leaning back",
+    ("deadlift", "knee", +1): "start with a little more knee bend so your legs drive the bar off the floor",
+    ("deadlift", "trunk_lean", -1): "hinge forward more at the start, shoulders over the bar",
+    ("pull_up", "shoulder", +1): "pull your elbows down towards your ribs",
+    ("pull_up", "shoulder", -1): "let your arms reach fully overhead at the bottom",
 }
+# At the start of a rep (the rest position) some deviations mean something else than along the
+# way: a squatter whose knees are more bent there has not stood up, not squatted deeper.
+_START_ADVICE: dict[tuple[str, str, int], str] = {
+    ("squat", "knee", -1): "stand up fully between reps",
+    ("squat", "hip", -1): "stand tall with your hips fully open between reps",
+    ("lunge", "knee", -1): "push all the way back up to standing between reps",
+    ("lunge", "hip", -1): "push all the way back up to standing between reps",
+    ("deadlift", "knee", -1): "set up with your hips higher, shins close to the bar",
+}
+#: A moment is at the rep's start position for a joint when the aligned reference has moved less
+#: than this share of the way from its start angle to its angle at the peak (a joint that moves at
+#: least START_MIN_MOVE_DEG in the rep).
+START_SHARE = 0.15
+START_MIN_MOVE_DEG = 20.0
 
 
 @dataclass(frozen=True)
@@ -142,11 +175,21 @@ def build_cues(
                 continue
             diffs = _running_median(comp.user_angles[idx, k] - comp.ref_angles[idx, k], CUE_WINDOW)
             diff = float(diffs[j])
-            before = comp.times_s[i] < rs.peak_s
-            phase = exercise.peak_name if abs(comp.times_s[i] - rs.peak_s) <= 0.25 * max(rs.end_s - rs.start_s, 0.1) else (
-                "on the way down" if before == exercise.down_to_peak else "on the way up"
-            )
-            advice = _ADVICE.get((exercise.id, _joint(name), int(np.sign(diff))))
+            t = float(comp.times_s[i])
+            key = (exercise.id, _joint(name), int(np.sign(diff)))
+            advice = None
+            # how far the reference is from its start angle towards its peak angle at this moment
+            r0 = comp.ref_angles[idx[0], k]
+            move = comp.ref_angles[idx[int(np.argmin(np.abs(comp.times_s[idx] - rs.peak_s)))], k] - r0
+            done = (comp.ref_angles[i, k] - r0) / move if abs(move) >= START_MIN_MOVE_DEG else np.nan
+            if abs(t - rs.peak_s) <= 0.25 * max(rs.end_s - rs.start_s, 0.1):
+                phase = exercise.peak_name
+            elif rs.index and done <= START_SHARE:
+                phase = exercise.start_name
+                advice = _START_ADVICE.get(key)
+            else:
+                phase = "on the way down" if (t < rs.peak_s) == exercise.down_to_peak else "on the way up"
+            advice = advice or _ADVICE.get(key)
             where = f"rep {rs.index}, {phase}" if rs.index else phase
             text = f"{where} ({comp.times_s[i]:.1f} s): {_describe(name, diff, comp.mirrored)}"
             if advice:

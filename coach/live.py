@@ -493,6 +493,11 @@ class LiveCoach:
             for k, name in enumerate(ex.key_angles):
                 if k not in judged or not np.isfinite(z[k]) or z[k] < 1.0:
                     continue
+                mode = ex.beyond_ok(name)
+                if (mode == "range" and direction[k] != 0 and np.sign(diff[k]) == direction[k]) or (
+                    mode == "upright" and diff[k] < 0
+                ):
+                    continue  # no fault (exercises.BEYOND_OK), as in the uploaded-video analysis
                 if best is None or z[k] > best[0]:
                     text = f"{_describe(name, float(diff[k]), False)} at the {ex.peak_name}"
                     if direction[k] != 0 and np.sign(diff[k]) == direction[k]:

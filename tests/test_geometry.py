@@ -371,3 +371,67 @@ def test_cue_phase_names_the_direction_of_the_exercise(exercise, before_peak):
     cues = [c for c in build_cues(dataclasses.replace(comp, user_angles=user, angle_z=z), EXERCISES[exercise], [])
             if "40°" in c.text]
     assert len(cues) == 1 and f"rep 1, {before_peak} (" in cues[0].text
+
+
+def test_more_range_at_the_extreme_is_no_fault_but_not_standing_up_is():
+    """A squatter whose knees bend 30° more than the reference's at the bottom squatted deeper: no
+    deviation. The same 30° at the start of the rep means they did not stand up: it counts, and the
+    cue names the start position and says to stand up fully. A torso more upright than a lunge
+    reference's is no fault, a torso leaning more is."""
+    import dataclasses
+
+    from coach.analysis import analyze_poses
+    from coach.bodymodel import generate
+    from coach.compare import _rom, deviation_z, forgive_beyond
+    from coach.exercises import EXERCISES
+    from coach.feedback import build_cues
+
+    perf = generate("squat", "side", reps=2, seed=3)
+    comp = analyze_poses(perf.poses, exercise="squat", reference_id="model-squat-side").comparison
+    name = next(n for n in comp.judged_angles if n.endswith("knee"))
+    k = comp.angle_names.index(name)
+    rs = comp.rep_scores[0]
+    peak = int(np.argmin(np.abs(comp.times_s - rs.peak_s)))
+    start = int(np.argmin(np.abs(comp.times_s - rs.start_s)))
+    ra = comp.ref_angles
+    user = comp.user_angles.copy()
+    user[peak - 1 : peak + 2, k] -= 30.0
+    user[start : start + 3, k] -= 30.0
+    z = deviation_z(user, ra, comp.tolerance_deg, comp.angle_names)
+    assert (z[peak - 1 : peak + 2, k] > 1.0).all() and (z[start : start + 3, k] > 1.0).all()
+    zf = forgive_beyond(z, user, ra, comp.angle_names, EXERCISES["squat"], ref_extreme_deg=ra[peak],
+                        ref_rest_deg=ra[start], ref_rom_deg=_rom(ra))
+    assert (zf[peak - 1 : peak + 2, k] == 0).all()
+    assert np.array_equal(zf[start : start + 3, k], z[start : start + 3, k])
+    other = [j for j, n in enumerate(comp.angle_names) if not n.endswith("knee")]
+    assert np.array_equal(zf[:, other], z[:, other], equal_nan=True)  # hips, ankles, torso: as they were
+
+    cues = build_cues(dataclasses.replace(comp, user_angles=user, angle_z=zf), EXERCISES["squat"], [])
+    knee = [c for c in cues if "knee" in c.text]
+    assert len(knee) == 1 and "rep 1, standing (" in knee[0].text and "stand up fully between reps" in knee[0].text
+
+    lean = np.array([[10.0], [30.0]])
+    zl = forgive_beyond(np.ones((2, 1)), lean, np.full((2, 1), 20.0), ("trunk_lean",), EXERCISES["lunge"],
+                        ref_extreme_deg=np.array([20.0]), ref_rest_deg=np.array([5.0]), ref_rom_deg=np.array([15.0]))
+    assert zl[:, 0].tolist() == [0.0, 1.0]
+    zs = forgive_beyond(np.ones((2, 1)), lean, np.full((2, 1), 20.0), ("trunk_lean",), EXERCISES["squat"],
+                        ref_extreme_deg=np.array([20.0]), ref_rest_deg=np.array([5.0]), ref_rom_deg=np.array([15.0]))
+    assert zs[:, 0].tolist() == [1.0, 1.0]  # a squat's torso angle has no "better" side
+
+
+def test_every_fault_a_cue_can_name_comes_with_advice():
+    """Each key joint of each exercise, bent either way, has something to do attached, unless that
+    direction is never a fault (a straighter body line or neck, a more upright torso where upright
+    is the ideal)."""
+    from coach.compare import STRAIGHT_IS_GOOD
+    from coach.exercises import EXERCISES
+    from coach.feedback import _ADVICE, _joint
+
+    missing = [
+        (ex.id, _joint(n), sign)
+        for ex in EXERCISES.values() for n in ex.key_angles for sign in (+1, -1)
+        if (ex.id, _joint(n), sign) not in _ADVICE
+        and not (sign == +1 and n in STRAIGHT_IS_GOOD)
+        and not (sign == -1 and ex.beyond_ok(n) == "upright")
+    ]
+    assert missing == []
