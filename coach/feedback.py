@@ -72,20 +72,6 @@ _ADVICE: dict[tuple[str, str, int], str] = {
     ("pull_up", "shoulder", +1): "pull your elbows down towards your ribs",
     ("pull_up", "shoulder", -1): "let your arms reach fully overhead at the bottom",
 }
-# At the start of a rep (the rest position) some deviations mean something else than along the
-# way: a squatter whose knees are more bent there has not stood up, not squatted deeper.
-_START_ADVICE: dict[tuple[str, str, int], str] = {
-    ("squat", "knee", -1): "stand up fully between reps",
-    ("squat", "hip", -1): "stand tall with your hips fully open between reps",
-    ("lunge", "knee", -1): "push all the way back up to standing between reps",
-    ("lunge", "hip", -1): "push all the way back up to standing between reps",
-    ("deadlift", "knee", -1): "set up with your hips higher, shins close to the bar",
-}
-#: A moment is at the rep's start position for a joint when the aligned reference has moved less
-#: than this share of the way from its start angle to its angle at the peak (a joint that moves at
-#: least START_MIN_MOVE_DEG in the rep).
-START_SHARE = 0.15
-START_MIN_MOVE_DEG = 20.0
 
 
 @dataclass(frozen=True)
@@ -175,21 +161,11 @@ def build_cues(
                 continue
             diffs = _running_median(comp.user_angles[idx, k] - comp.ref_angles[idx, k], CUE_WINDOW)
             diff = float(diffs[j])
-            t = float(comp.times_s[i])
-            key = (exercise.id, _joint(name), int(np.sign(diff)))
-            advice = None
-            # how far the reference is from its start angle towards its peak angle at this moment
-            r0 = comp.ref_angles[idx[0], k]
-            move = comp.ref_angles[idx[int(np.argmin(np.abs(comp.times_s[idx] - rs.peak_s)))], k] - r0
-            done = (comp.ref_angles[i, k] - r0) / move if abs(move) >= START_MIN_MOVE_DEG else np.nan
-            if abs(t - rs.peak_s) <= 0.25 * max(rs.end_s - rs.start_s, 0.1):
-                phase = exercise.peak_name
-            elif rs.index and done <= START_SHARE:
-                phase = exercise.start_name
-                advice = _START_ADVICE.get(key)
-            else:
-                phase = "on the way down" if (t < rs.peak_s) == exercise.down_to_peak else "on the way up"
-            advice = advice or _ADVICE.get(key)
+            before = comp.times_s[i] < rs.peak_s
+            phase = exercise.peak_name if abs(comp.times_s[i] - rs.peak_s) <= 0.25 * max(rs.end_s - rs.start_s, 0.1) else (
+                "on the way down" if before == exercise.down_to_peak else "on the way up"
+            )
+            advice = _ADVICE.get((exercise.id, _joint(name), int(np.sign(diff))))
             where = f"rep {rs.index}, {phase}" if rs.index else phase
             text = f"{where} ({comp.times_s[i]:.1f} s): {_describe(name, diff, comp.mirrored)}"
             if advice:

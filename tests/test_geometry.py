@@ -375,16 +375,12 @@ def test_cue_phase_names_the_direction_of_the_exercise(exercise, before_peak):
 
 def test_more_range_at_the_extreme_is_no_fault_but_not_standing_up_is():
     """A squatter whose knees bend 30° more than the reference's at the bottom squatted deeper: no
-    deviation. The same 30° at the start of the rep means they did not stand up: it counts, and the
-    cue names the start position and says to stand up fully. A torso more upright than a lunge
-    reference's is no fault, a torso leaning more is."""
-    import dataclasses
-
+    deviation. The same 30° at the start of the rep means they did not stand up: it counts. A torso
+    more upright than a lunge reference's is no fault, a torso leaning more is."""
     from coach.analysis import analyze_poses
     from coach.bodymodel import generate
     from coach.compare import _rom, deviation_z, forgive_beyond
     from coach.exercises import EXERCISES
-    from coach.feedback import build_cues
 
     perf = generate("squat", "side", reps=2, seed=3)
     comp = analyze_poses(perf.poses, exercise="squat", reference_id="model-squat-side").comparison
@@ -396,19 +392,16 @@ def test_more_range_at_the_extreme_is_no_fault_but_not_standing_up_is():
     ra = comp.ref_angles
     user = comp.user_angles.copy()
     user[peak - 1 : peak + 2, k] -= 30.0
-    user[start : start + 3, k] -= 30.0
+    top = np.arange(start, start + 3)  # the rep's first frames: still near standing
+    user[top, k] -= 30.0
     z = deviation_z(user, ra, comp.tolerance_deg, comp.angle_names)
-    assert (z[peak - 1 : peak + 2, k] > 1.0).all() and (z[start : start + 3, k] > 1.0).all()
+    assert (z[peak - 1 : peak + 2, k] > 1.0).all() and (z[top, k] > 1.0).all()
     zf = forgive_beyond(z, user, ra, comp.angle_names, EXERCISES["squat"], ref_extreme_deg=ra[peak],
                         ref_rest_deg=ra[start], ref_rom_deg=_rom(ra))
     assert (zf[peak - 1 : peak + 2, k] == 0).all()
-    assert np.array_equal(zf[start : start + 3, k], z[start : start + 3, k])
+    assert np.array_equal(zf[top, k], z[top, k])
     other = [j for j, n in enumerate(comp.angle_names) if not n.endswith("knee")]
     assert np.array_equal(zf[:, other], z[:, other], equal_nan=True)  # hips, ankles, torso: as they were
-
-    cues = build_cues(dataclasses.replace(comp, user_angles=user, angle_z=zf), EXERCISES["squat"], [])
-    knee = [c for c in cues if "knee" in c.text]
-    assert len(knee) == 1 and "rep 1, standing (" in knee[0].text and "stand up fully between reps" in knee[0].text
 
     lean = np.array([[10.0], [30.0]])
     zl = forgive_beyond(np.ones((2, 1)), lean, np.full((2, 1), 20.0), ("trunk_lean",), EXERCISES["lunge"],
