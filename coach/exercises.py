@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from coach.kinematics import joint_angles
+from coach.kinematics import joint_angles, joint_name
 from coach.normalize import MID_HIP, MID_SHOULDER, midpoint
 from coach.schema import L, Landmark
 
@@ -280,13 +280,11 @@ class ExerciseDef:
 
     def weight(self, angle_name: str) -> float:
         """How much an angle counts in the score (joint name without side; default 1)."""
-        joint = angle_name.split("_", 1)[1] if angle_name.startswith(("left_", "right_")) else angle_name
-        return ANGLE_WEIGHTS.get(self.id, {}).get(joint, 1.0)
+        return ANGLE_WEIGHTS.get(self.id, {}).get(joint_name(angle_name), 1.0)
 
     def beyond_ok(self, angle_name: str) -> str | None:
         """How a deviation of this angle can be no fault (`BEYOND_OK`): "range", "upright" or None."""
-        joint = angle_name.split("_", 1)[1] if angle_name.startswith(("left_", "right_")) else angle_name
-        return BEYOND_OK.get(self.id, {}).get(joint)
+        return BEYOND_OK.get(self.id, {}).get(joint_name(angle_name))
 
 
 # Which joints carry each exercise's form (coaching knowledge, not fitted to data): the body line

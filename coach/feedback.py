@@ -10,6 +10,7 @@ import numpy as np
 
 from coach.compare import ANGLE_PART, Comparison
 from coach.exercises import ExerciseDef, RuleFinding
+from coach.kinematics import joint_name as _joint
 from coach.schema import MIRROR, Landmark
 
 MAX_CUES = 5
@@ -98,10 +99,6 @@ def _side_word(name: str, mirrored: bool) -> str:
 
 def _part_word(part: str, mirrored: bool) -> str:
     return _side_word(part, mirrored)
-
-
-def _joint(name: str) -> str:
-    return name.split("_", 1)[1] if name.startswith(("left_", "right_")) else name
 
 
 def _describe(name: str, diff: float, mirrored: bool) -> str:

@@ -17,6 +17,11 @@ from coach.normalize import MID_HIP, MID_SHOULDER, midpoint
 from coach.schema import L, Landmark
 
 
+def joint_name(angle_name: str) -> str:
+    """An angle's name without its side: "left_knee" -> "knee", "trunk_lean" -> "trunk_lean"."""
+    return angle_name.split("_", 1)[1] if angle_name.startswith(("left_", "right_")) else angle_name
+
+
 @dataclass(frozen=True)
 class JointAngle:
     """The angle at `vertex` between segments vertex->a and vertex->c, degrees 0-180."""
@@ -33,7 +38,7 @@ class JointAngle:
     @property
     def joint(self) -> str:
         """Name without side, e.g. "knee"."""
-        return self.name.split("_", 1)[1] if self.side != "center" else self.name
+        return joint_name(self.name)
 
 
 JOINT_ANGLES: tuple[JointAngle, ...] = (

@@ -52,7 +52,7 @@ from coach.compare import deviation_z, tolerance_floor_deg
 from coach.errors import CoachError, VideoError
 from coach.exercises import ExerciseDef, RuleFinding, get_exercise
 from coach.feedback import _ADVICE, _describe
-from coach.kinematics import ANGLE_BY_NAME, angle_matrix
+from coach.kinematics import ANGLE_BY_NAME, angle_matrix, joint_name
 from coach.normalize import MID_HIP, detect_view, midpoint, mirror, robust_scale_px
 from coach.pose import PoseEstimator
 from coach.references import Reference
@@ -503,8 +503,7 @@ class LiveCoach:
                     if direction[k] != 0 and np.sign(diff[k]) == direction[k]:
                         text += " — more range than the reference"  # went further: no advice to do more
                     else:
-                        joint = name.split("_", 1)[1] if name.startswith(("left_", "right_")) else name
-                        advice = _ADVICE.get((ex.id, joint, int(np.sign(diff[k]))))
+                        advice = _ADVICE.get((ex.id, joint_name(name), int(np.sign(diff[k]))))
                         text += f" — {advice}" if advice else ""
                     best = (float(z[k]), text)
         if best is None:
