@@ -12,7 +12,9 @@ Nothing here imports streamlit; frames arrive on a media thread, state is read f
   segmented by the same counter as an upload (`coach.reps.count_reps_pose`) every
   `LiveSettings.count_every_s`. A rep counts once it is complete (back at rest) inside the
   window and rises at least `rep_min_rise_share` of the reference's own rep amplitude (start-up
-  jitter is not a rep). Reps about to leave the window are frozen, so the count never forgets.
+  jitter is not a rep) and once recounts have found it for `rep_confirm_s` (an early wobble the
+  first short windows take for a rep is gone by then). Reps about to leave the window are frozen,
+  and a counted rep a later window does not find again is kept, so the count never goes back.
 - Similarity: weighted cosine of the current pose and the nearest pose of the reference's reps
   (both centred on the mid-hip; the exercise's key landmarks weighted by the smaller visibility;
   the reference also mirrored, the better kept), clipped to 0-1 and averaged over
@@ -80,6 +82,9 @@ class LiveSettings:
     min_visibility: float = 0.5  # landmarks below this MediaPipe visibility are missing (NaN), as in coach.clean
     window_s: float = 30.0  # landmarks kept for rep counting, seconds (must exceed reps.max_rep_s)
     count_every_s: float = 0.25  # the rep counter reruns on the window at most this often, stream seconds
+    # a rep shows once the recounts have found it for this long, stream seconds: the first windows of
+    # a set are short, and an early wobble they take for a rep is gone a second later
+    rep_confirm_s: float = 0.5
     rep_min_rise_share: float = 0.3  # a rep rises at least this share of the reference's rep amplitude...
     rep_min_rise_cap_torso: float = 0.3  # ...but never needs more than this (torso lengths): a reference filmed from another view moves further
     similarity_window_s: float = 1.0  # the similarity shown is the mean over this many stream seconds
@@ -202,6 +207,11 @@ class _Rep:
     end_s: float
 
 
+def _overlap(a: _Rep, b: _Rep) -> bool:
+    """Two rep spans share some time (one rep, found again by another recount)."""
+    return a.start_s < b.end_s and b.start_s < a.end_s
+
+
 class LiveCoach:
     """Pose, reps, similarity and cue for one camera stream (see the module docstring).
 
@@ -241,6 +251,7 @@ class LiveCoach:
         self._last_count_t = -math.inf
         self._frozen: list[_Rep] = []
         self._reps: list[_Rep] = []
+        self._pending: list[tuple[_Rep, float]] = []  # reps the last recount found, with when first found
         self._rep_cue = ""
         self._cued_peak_s = -math.inf
         view = self._ref.view if self._ref.view in ("side", "front") else None
@@ -449,6 +460,12 @@ class LiveCoach:
             if rep.peak_s > last_frozen_end:
                 live.append(rep)
                 fresh.add(rep.peak_s)
+        # A rep shows once recounts have found it for rep_confirm_s, and once shown it stays: a
+        # window that moved on (frames dropped by a busy machine shift it) may not find it again.
+        self._pending = [(r, next((t0 for p, t0 in self._pending if _overlap(p, r)), now)) for r in live]
+        confirmed = [r for r, t0 in self._pending if now - t0 >= s.rep_confirm_s]
+        live = self._reps + [r for r in confirmed if not any(_overlap(r, o) for o in self._reps)]
+        live.sort(key=lambda r: r.peak_s)
         keep = []
         for rep in live:
             if rep.start_s < now - s.window_s + s.reps.max_rep_s:
