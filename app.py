@@ -11,6 +11,8 @@ import os
 
 import streamlit as st
 
+from pages import ui
+
 # MediaPipe's C++ logging is noise on the console (the entry point, not the library, decides that)
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -34,6 +36,7 @@ SESSION_DEFAULTS = {
 
 _setup_logging()
 st.set_page_config(page_title="Form Coach", page_icon=":material/fitness_center:", layout="wide")
+ui.warm_pose_pool()
 for _key, _factory in SESSION_DEFAULTS.items():
     if _key not in st.session_state:
         st.session_state[_key] = _factory()

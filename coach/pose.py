@@ -521,6 +521,208 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
+class PosePool:
+    """Warm pose workers (`python -m coach.pose_worker --serve`) kept by a long-running process
+    such as the dashboard: an analysis then skips the ~0.5 s a cold worker spends on start-up,
+    MediaPipe's import and its graph before the first frame (most of the time of a 3 s clip).
+    Each job still gets a fresh graph, so its landmarks equal a cold worker's.
+
+    One analysis at a time: `acquire` returns None while another holds the workers (the caller
+    then starts cold workers, as without a pool); a worker that died is replaced."""
+
+    def __init__(self, size: int = 2) -> None:
+        import threading
+
+        if size < 1:
+            raise ValueError(f"expected at least 1 worker, got {size}")
+        self.size = size
+        self._lock = threading.Lock()
+        self._procs = [self._spawn() for _ in range(size)]
+        self._closed = False
+        self.served = 0  # analyses that ran on the pool
+
+    @staticmethod
+    def _spawn():
+        import subprocess
+        import sys
+
+        # stderr to nowhere: a long-lived pipe nobody reads would fill with MediaPipe's logging
+        return subprocess.Popen(
+            [sys.executable, "-m", "coach.pose_worker", "--serve"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1, env=_worker_env(),
+        )
+
+    @property
+    def free(self) -> bool:
+        """No analysis holds the workers now (a hint: `acquire` decides)."""
+        return not self._closed and not self._lock.locked()
+
+    def acquire(self, n: int) -> list | None:
+        """n live workers for one analysis, or None when the pool is busy or closed; give them
+        back with `release`."""
+        if n > self.size or self._closed or not self._lock.acquire(blocking=False):
+            return None
+        for k, p in enumerate(self._procs):
+            if p.poll() is not None:  # died (killed, out of memory): a cold one this time
+                self._procs[k] = self._spawn()
+        self.served += 1
+        return self._procs[:n]
+
+    def release(self, procs: list, *, broken: bool = False) -> None:
+        if broken:  # a job failed midway: its worker's state is unknown
+            for k, p in enumerate(self._procs):
+                if p in procs:
+                    p.kill()
+                    p.wait()
+                    self._procs[k] = self._spawn()
+        self._lock.release()
+
+    def close(self) -> None:
+        self._closed = True
+        for p in self._procs:
+            try:
+                p.stdin.close()  # the worker's loop ends with its input
+                p.wait(timeout=5)
+            except Exception:
+                p.kill()
+            p.stdout.close()
+
+
+_POOL: dict[str, PosePool] = {}  # "pool" -> this process's warm workers, once started
+
+
+def start_pose_pool(size: int = 2) -> PosePool:
+    """Start (once per process) the warm workers `extract_video_parallel` uses from then on."""
+    import atexit
+
+    pool = _POOL.get("pool")
+    if pool is None or pool._closed:
+        pool = _POOL["pool"] = PosePool(size)
+        atexit.register(pool.close)
+    return pool
+
+
+def stop_pose_pool() -> None:
+    pool = _POOL.pop("pool", None)
+    if pool is not None:
+        pool.close()
+
+
+class _ColdJob:
+    """A pose_worker run in a new process (see `_WarmJob` for the pool's)."""
+
+    def __init__(self, args: list[str]) -> None:
+        import subprocess
+        import sys
+
+        self._p = subprocess.Popen([sys.executable, "-m", "coach.pose_worker", *args], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env=_worker_env())
+
+    def lines(self) -> Iterator[str]:
+        yield from self._p.stdout
+
+    def kill(self) -> None:
+        if self._p.poll() is None:
+            self._p.kill()
+
+    def finish(self) -> str | None:
+        """Waits; the error message or None."""
+        self._p.wait()
+        err = None
+        if self._p.returncode != 0:
+            lines = [ln for ln in self._p.stderr.read().strip().splitlines() if ln.startswith("error:")]
+            err = lines[-1][7:] if lines else f"worker exit code {self._p.returncode}"
+        self._p.stderr.close()
+        self._p.stdout.close()
+        return err
+
+
+class _WarmJob:
+    """A job sent to a `PosePool` worker: the same protocol on stdout, ended by "done RC"."""
+
+    def __init__(self, proc, args: list[str]) -> None:
+        import json
+
+        self._p = proc
+        self._error: str | None = None
+        self._rc: int | None = None
+        try:
+            proc.stdin.write(json.dumps(args) + "\n")
+            proc.stdin.flush()
+        except OSError as exc:
+            self._error = f"pool worker gone ({exc})"
+            self._rc = -1
+
+    def lines(self) -> Iterator[str]:
+        if self._rc is not None:
+            return
+        for line in self._p.stdout:
+            if line.startswith("done "):
+                self._rc = int(line.split()[1])
+                return
+            if line.startswith("error:"):
+                self._error = line.strip()[7:]
+            yield line
+        self._rc = -1  # stdout ended: the worker died mid-job
+        self._error = self._error or f"pool worker exit code {self._p.wait()}"
+
+    def finish(self) -> str | None:
+        if self._rc is None:  # drain (the caller stopped reading early)
+            for _ in self.lines():
+                pass
+        if self._rc != 0 and self._error is None:
+            self._error = f"worker exit code {self._rc}"
+        return self._error
+
+    @property
+    def broken(self) -> bool:
+        return self._rc is None or self._rc < 0
+
+
+def _run_jobs(jobs: list[list[str]], total: int, progress: ProgressFn | None) -> str | None:
+    """pose_worker jobs at once (on the pool's warm workers when it is free, else new
+    processes), progress summed over them; the first error or None."""
+    import threading
+
+    pool = _POOL.get("pool")
+    workers = pool.acquire(len(jobs)) if pool is not None else None
+    runs = [_WarmJob(w, a) for w, a in zip(workers, jobs, strict=True)] if workers else [_ColdJob(a) for a in jobs]
+    done = [0] * len(jobs)
+    lock = threading.Lock()
+    errors: list[str | None] = [None] * len(jobs)
+
+    def pump(k: int) -> None:
+        for line in runs[k].lines():
+            if line.startswith("progress "):
+                with lock:
+                    done[k] = int(line.split()[1])
+        errors[k] = runs[k].finish()
+
+    threads = [threading.Thread(target=pump, args=(k,), daemon=True) for k in range(len(jobs))]
+    try:
+        for t in threads:
+            t.start()
+        # Report from the caller's thread: a UI's progress bar may only be touched from there.
+        reported = -1
+        while any(t.is_alive() for t in threads):
+            threads[0].join(timeout=0.2)
+            with lock:
+                total_done = sum(done)
+            if progress is not None and total_done != reported:
+                reported = total_done
+                progress(total_done, total)
+        for t in threads:
+            t.join()
+    finally:
+        # interrupted (a UI stopping the script raises out of progress): nothing may keep running
+        if workers:
+            pool.release(workers, broken=any(t.is_alive() for t in threads) or any(r.broken for r in runs))
+        else:
+            for r in runs:
+                r.kill()
+    return next((e for e in errors if e is not None), None)
+
+
 def extract_video_parallel(
     path: str | Path,
     *,
@@ -540,15 +742,13 @@ def extract_video_parallel(
     window: run the model on this crop of every frame (`WindowEstimator`); stride: analyse every
     stride-th frame, fps is then the analysed rate; quarter_turns: on every frame turned that many
     quarter turns (`RotatedEstimator`)."""
-    import subprocess
-    import sys
     import tempfile
-    import threading
 
     from coach.video import iter_frames, split_at_keyframe
 
     total = -(-frames_estimate // stride)  # frames analysed
-    if total < MIN_PARALLEL_FRAMES:
+    short = total < MIN_PARALLEL_FRAMES
+    if short and not ("pool" in _POOL and _POOL["pool"].free):
         est: PoseEstimator = window_estimator(window) if window else MediaPipeEstimator()
         if quarter_turns:
             est = RotatedEstimator(est, quarter_turns)
@@ -564,52 +764,21 @@ def extract_video_parallel(
     # halves: the warm-up costs the second worker ~0.3 s, but moving the split moves where
     # tracking restarts, which changed counts both ways on the shared clips
     split = frames_estimate // 2
-    ranges = [(0, split), (split, -1)]
+    # a short clip on one warm worker: as one process, without its start-up
+    ranges = [(0, -1)] if short else [(0, split), (split, -1)]
     # Cut at a keyframe when the file allows it: the second worker then decodes from there instead
     # of decoding and dropping the whole first half (0.5 s of a 41 s clip, ~9 s of a 10-minute one,
     # ~1 s of a 10 s 1080p clip at 55 fps, analysed every 2nd frame: the cut lies on that grid).
-    cuts = split_at_keyframe(path, stride=stride, warmup=WARMUP_FRAMES)
-    done = [0, 0]
-    lock = threading.Lock()
-    error = None
+    cuts = None if short else split_at_keyframe(path, stride=stride, warmup=WARMUP_FRAMES)
     with tempfile.TemporaryDirectory(prefix="formcoach-pose-") as tmp:
-        outs = [Path(tmp) / f"part{k}.npz" for k in range(2)]
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "coach.pose_worker", str(path), str(max_side), str(a), str(b),
-                 str(float(frame_size[0])), str(out), ",".join(map(repr, window)) if window else "-", str(stride),
-                 str(quarter_turns), cuts[k].arg() if cuts else "-", str(WARMUP_FRAMES if k else 0)],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_worker_env(),
-            )
+        outs = [Path(tmp) / f"part{k}.npz" for k in range(len(ranges))]
+        jobs = [
+            [str(path), str(max_side), str(a), str(b), str(float(frame_size[0])), str(out),
+             ",".join(map(repr, window)) if window else "-", str(stride), str(quarter_turns),
+             cuts[k].arg() if cuts else "-", str(WARMUP_FRAMES if k else 0)]
             for k, ((a, b), out) in enumerate(zip(ranges, outs, strict=True))
         ]
-
-        def pump(k: int) -> None:
-            for line in procs[k].stdout:
-                if line.startswith("progress "):
-                    with lock:
-                        done[k] = int(line.split()[1])
-
-        threads = [threading.Thread(target=pump, args=(k,), daemon=True) for k in range(2)]
-        for t in threads:
-            t.start()
-        # Report from the caller's thread: a UI's progress bar may only be touched from there.
-        reported = -1
-        while any(t.is_alive() for t in threads):
-            threads[0].join(timeout=0.2)
-            with lock:
-                total_done = sum(done)
-            if progress is not None and total_done != reported:
-                reported = total_done
-                progress(total_done, total)
-        for t in threads:
-            t.join()
-        for p in procs:
-            p.wait()
-            if p.returncode != 0:
-                lines = [ln for ln in p.stderr.read().strip().splitlines() if ln.startswith("error:")]
-                error = lines[-1][7:] if lines else f"worker exit code {p.returncode}"
-            p.stderr.close()
+        error = _run_jobs(jobs, total, progress)
         if error is None:
             parts = []
             for out in outs:
@@ -617,9 +786,9 @@ def extract_video_parallel(
                     parts.append((z["xyz"], z["visibility"], z["timestamps_s"]))
     if error is not None:
         raise PoseError(f"{Path(path).name}: pose extraction failed ({error})")
-    xyz = np.concatenate([parts[0][0], parts[1][0]])
-    vis = np.concatenate([parts[0][1], parts[1][1]])
-    ts = np.concatenate([parts[0][2], parts[1][2]])
+    xyz = np.concatenate([p[0] for p in parts])
+    vis = np.concatenate([p[1] for p in parts])
+    ts = np.concatenate([p[2] for p in parts])
     if len(ts) == 0:
         raise PoseError(f"{Path(path).name}: expected at least one frame, got none")
     if progress is not None:
@@ -627,7 +796,8 @@ def extract_video_parallel(
     ts = ts - ts[0]
     return PoseSequence(
         xyz=xyz, visibility=vis, timestamps_s=_monotonic(ts, fps), fps=fps, frame_size=frame_size,
-        meta={"model": MediaPipeEstimator.name, "workers": 2, "split": "keyframe" if cuts else "halves",
+        meta={"model": MediaPipeEstimator.name, "workers": len(parts),
+              **({"split": "keyframe" if cuts else "halves"} if len(parts) > 1 else {}),
               **({"window": list(window)} if window else {}),
               **(meta or {})},
     )

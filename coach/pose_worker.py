@@ -10,7 +10,12 @@ dropped).
 WARMUP: without a CUT, also run the model on this many analysed frames before START and drop them,
 so tracking has locked on by START (default 0).
 Prints "progress N" lines; writes xyz, visibility, timestamps_s to OUT.npz; on failure prints
-"error: ..." on stderr and exits 1."""
+"error: ..." on stderr and exits 1.
+
+python -m coach.pose_worker --serve: a warm worker of `pose.PosePool`. It imports MediaPipe and
+builds a fresh pose graph before each job, then reads one job per stdin line (a JSON list of the
+arguments above) and answers on stdout: "progress N" lines, "error: ..." on failure, then
+"done RC". A fresh graph per job keeps the landmarks identical to a cold worker's."""
 
 from __future__ import annotations
 
@@ -21,24 +26,63 @@ import types
 import numpy as np
 
 
-def main(argv: list[str]) -> int:
+def _prepare() -> None:
     os.environ.setdefault("GLOG_minloglevel", "2")
     # mediapipe imports matplotlib.pyplot for its drawing helpers: 0.3 s of the ~0.85 s a worker
     # needs before its first frame. A worker never draws, so it gets an empty module instead.
     sys.modules.setdefault("matplotlib.pyplot", types.ModuleType("matplotlib.pyplot"))
+
+
+def main(argv: list[str]) -> int:
+    _prepare()
+    return run_job(argv, err=sys.stderr)
+
+
+def serve() -> int:
+    """Jobs from stdin until it closes, each on a pose graph built while waiting for it."""
+    import json
+
+    from coach.pose import MediaPipeEstimator
+
+    _prepare()
+    warm = MediaPipeEstimator()
+    for line in sys.stdin:
+        try:
+            argv = json.loads(line)
+            if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+                raise ValueError(f"expected a JSON list of strings, got {line[:80]!r}")
+        except ValueError as exc:
+            print(f"error: bad job: {exc}", flush=True)
+            print("done 2", flush=True)
+            continue
+        rc = run_job(argv, err=sys.stdout, warm=warm)
+        warm = MediaPipeEstimator()  # before the "done": the next job must not wait for it
+        print(f"done {rc}", flush=True)
+    return 0
+
+
+def run_job(argv: list[str], *, err, warm=None) -> int:
+    """One part of a video (the arguments in the module docstring). warm: a fresh, unused
+    `MediaPipeEstimator` to use when the job needs the default model; it is closed either way."""
     from coach.pose import MediaPipeEstimator, RotatedEstimator, window_estimator
     from coach.schema import N_LANDMARKS
     from coach.video import Cut, iter_frames
 
-    path, max_side, start, stop, width, out, *rest = argv
-    window = tuple(float(v) for v in rest[0].split(",")) if rest and rest[0] != "-" else None
-    stop_i = None if int(stop) < 0 else int(stop)
-    stride = int(rest[1]) if len(rest) > 1 else 1
-    turns = int(rest[2]) if len(rest) > 2 else 0
-    cut = Cut.from_arg(rest[3]) if len(rest) > 3 and rest[3] != "-" else None
-    warmup = int(rest[4]) if len(rest) > 4 else 0
+    est = None
     try:
-        est = window_estimator(window) if window is not None else MediaPipeEstimator()
+        if len(argv) < 6:
+            raise ValueError(f"expected at least 6 arguments, got {len(argv)}")
+        path, max_side, start, stop, width, out, *rest = argv
+        window = tuple(float(v) for v in rest[0].split(",")) if rest and rest[0] != "-" else None
+        stop_i = None if int(stop) < 0 else int(stop)
+        stride = int(rest[1]) if len(rest) > 1 else 1
+        turns = int(rest[2]) if len(rest) > 2 else 0
+        cut = Cut.from_arg(rest[3]) if len(rest) > 3 and rest[3] != "-" else None
+        warmup = int(rest[4]) if len(rest) > 4 else 0
+        if window is None and warm is not None:
+            est, warm = warm, None
+        else:
+            est = window_estimator(window) if window is not None else MediaPipeEstimator()
         if turns:
             est = RotatedEstimator(est, turns)
         xyzs, viss, times = [], [], []
@@ -63,7 +107,6 @@ def main(argv: list[str]) -> int:
             times.append(t)
             if k % 10 == 9:
                 print(f"progress {k + 1}", flush=True)
-        est.close()
         tmp = out + ".part.npz"
         np.savez(
             tmp,
@@ -74,10 +117,14 @@ def main(argv: list[str]) -> int:
         os.replace(tmp, out)
         print(f"progress {len(times)}", flush=True)
     except Exception as exc:  # the parent turns this into a one-line PoseError
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"error: {type(exc).__name__}: {exc}", file=err, flush=True)
         return 1
+    finally:
+        for e in (est, warm):
+            if e is not None:
+                e.close()
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(serve() if sys.argv[1:] == ["--serve"] else main(sys.argv[1:]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,20 @@ def route_through_app() -> None:
     if real_server and PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+@st.cache_resource
+def _pose_pool() -> None:
+    from coach.pose import start_pose_pool
+
+    start_pose_pool()
+
+
+def warm_pose_pool() -> None:
+    """Warm pose workers for this server process, started once while the user picks a clip: an
+    analysis then skips ~0.5 s of worker start-up. FORM_COACH_POSE_POOL=0 turns them off."""
+    if os.environ.get("FORM_COACH_POSE_POOL", "1") != "0":
+        _pose_pool()
 
 
 def library() -> ReferenceLibrary:

@@ -4,9 +4,14 @@ a user's clone usually does not, and those tests skip with the reason)."""
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
+
+# In-process app tests start no warm pose workers (tests/test_pose_pool.py covers them, and the
+# browser tests' server, a real `streamlit run`, turns them back on).
+os.environ.setdefault("FORM_COACH_POSE_POOL", "0")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"

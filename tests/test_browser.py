@@ -61,7 +61,7 @@ def server(tmp_path_factory) -> Iterator[dict]:
     home = tmp_path_factory.mktemp("form-coach-home")
     log_path = home / "server.log"
     port = _free_port()
-    env = {**os.environ, "FORM_COACH_HOME": str(home)}
+    env = {**os.environ, "FORM_COACH_HOME": str(home), "FORM_COACH_POSE_POOL": "1"}  # as users run it
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
            f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"]
     with open(log_path, "wb") as log:
