@@ -568,6 +568,18 @@ class PosePool:
         self.served += 1
         return self._procs[:n]
 
+    def wait_ready(self) -> bool:
+        """Block until every worker has its first graph (a benchmark times warm analyses only);
+        False when one died first."""
+        with self._lock:
+            for p in self._procs:
+                for line in p.stdout:
+                    if line.startswith("ready"):
+                        break
+                else:
+                    return False
+        return True
+
     def release(self, procs: list, *, broken: bool = False) -> None:
         if broken:  # a job failed midway: its worker's state is unknown
             for k, p in enumerate(self._procs):

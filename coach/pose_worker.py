@@ -13,7 +13,7 @@ Prints "progress N" lines; writes xyz, visibility, timestamps_s to OUT.npz; on f
 "error: ..." on stderr and exits 1.
 
 python -m coach.pose_worker --serve: a warm worker of `pose.PosePool`. It imports MediaPipe and
-builds a fresh pose graph before each job, then reads one job per stdin line (a JSON list of the
+builds a fresh pose graph before each job (printing "ready" after the first), then reads one job per stdin line (a JSON list of the
 arguments above) and answers on stdout: "progress N" lines, "error: ..." on failure, then
 "done RC". A fresh graph per job keeps the landmarks identical to a cold worker's."""
 
@@ -46,6 +46,7 @@ def serve() -> int:
 
     _prepare()
     warm = MediaPipeEstimator()
+    print("ready", flush=True)  # once: jobs sent earlier simply wait in stdin
     for line in sys.stdin:
         try:
             argv = json.loads(line)
