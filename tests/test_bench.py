@@ -228,3 +228,24 @@ def test_labelled_frames_of_another_folder_are_skipped_not_fatal(tmp_path):
     out = acc.eval_labelled_frames(tmp_path)
     assert out["form"] == {} and len(out["errors"]) == 2  # both plank checks read the bad file
     assert "plank_model/test.csv" in out["errors"][0]["file"]
+
+
+@pytest.mark.slow
+def test_speed_harness_times_the_dashboard_and_the_cold_path(tmp_path):
+    """bench/speed.py on a real 3 s clip: the documented figures, the warm (dashboard) analysis
+    not slower than the cold one, and no pose worker left behind."""
+    clip = shared_path("videos/nadamarie-dataset/hammer curl_12.mp4")
+    out = tmp_path / "speed.json"
+    env = {**os.environ, "FORM_COACH_HOME": str(tmp_path / "home")}
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "speed.py"), "--video", str(clip), "--no-render",
+                        "--json", str(out)], check=False, capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    fig = json.loads(out.read_text())
+    for key in ("rtf", "rtf_cold", "fps", "peak_mb", "dtw_ms", "tslearn_ms", "live_fps"):
+        assert isinstance(fig[key], (int, float)) and fig[key] > 0, (key, fig.get(key))
+    assert fig["duration_s"] == pytest.approx(3.1, abs=0.1) and fig["exercise"] == "bicep_curl"
+    # the warm workers skip ~0.5 s of start-up; allow noise on a busy CI machine
+    assert fig["rtf"] < fig["rtf_cold"] + 0.05
+    assert "as the dashboard runs it" in r.stdout and "new worker processes" in r.stdout
+    ps = subprocess.run(["pgrep", "-f", "coach.pose_worker --serve"], check=False, capture_output=True, text=True)
+    assert ps.stdout.strip() == "", "a warm pose worker outlived the benchmark"
