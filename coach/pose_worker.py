@@ -42,10 +42,10 @@ def serve() -> int:
     """Jobs from stdin until it closes, each on a pose graph built while waiting for it."""
     import json
 
-    from coach.pose import MediaPipeEstimator
-
     _prepare()
-    warm = MediaPipeEstimator()
+    import av  # noqa: F401  (imported by the first job otherwise: ~40 ms it need not wait for)
+
+    warm = _primed()
     print("ready", flush=True)  # once: jobs sent earlier simply wait in stdin
     for line in sys.stdin:
         try:
@@ -57,9 +57,20 @@ def serve() -> int:
             print("done 2", flush=True)
             continue
         rc = run_job(argv, err=sys.stdout, warm=warm)
-        warm = MediaPipeEstimator()  # before the "done": the next job must not wait for it
+        warm = _primed()  # before the "done": the next job must not wait for it
         print(f"done {rc}", flush=True)
     return 0
+
+
+def _primed():
+    """A fresh `MediaPipeEstimator` that has already seen one black frame: its first inference
+    sets up the model (~75 ms), which a job then does not wait for. A frame without a person
+    leaves no tracking state, so the landmarks equal a cold worker's (tests/test_pose_pool.py)."""
+    from coach.pose import MediaPipeEstimator
+
+    est = MediaPipeEstimator()
+    est.process(np.zeros((360, 640, 3), dtype=np.uint8))
+    return est
 
 
 def run_job(argv: list[str], *, err, warm=None) -> int:

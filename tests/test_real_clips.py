@@ -216,8 +216,8 @@ def test_a_60_fps_clip_is_analysed_at_30_fps_and_annotated_at_60(home, tmp_path)
 
 @pytest.mark.slow
 def test_two_pose_workers_cut_at_a_keyframe_match_one_worker():
-    """The second worker starts from the keyframe before the middle (no decoding of the first
-    half): the frames and their times are exactly one worker's, and the landmarks agree."""
+    """The second worker starts from the keyframe before the split (no decoding of the first
+    part): the frames and their times are exactly one worker's, and the landmarks agree."""
     import dataclasses
 
     from coach.analysis import extract_video_poses
@@ -226,6 +226,8 @@ def test_two_pose_workers_cut_at_a_keyframe_match_one_worker():
     path = shared_path("videos/yuyoujiang-test_video/squat.mp4")  # 322 frames, a keyframe at 150
     two, _i, _t = extract_video_poses(path, use_cache=False)
     assert two.meta.get("workers") == 2 and two.meta.get("split") == "keyframe"
+    first, second = two.meta["parts"]  # halves: the warm-up frames are dropped, not reported
+    assert first + second == two.n_frames and abs(first - second) <= 1
     one_s = dataclasses.replace(DEFAULT_SETTINGS, video=dataclasses.replace(DEFAULT_SETTINGS.video, pose_workers=1))
     one, _i, _t = extract_video_poses(path, settings=one_s, use_cache=False)
     assert np.array_equal(one.timestamps_s, two.timestamps_s)
