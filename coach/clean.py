@@ -78,13 +78,21 @@ def interpolate_short_gaps(values: np.ndarray, max_gap: int) -> tuple[np.ndarray
 
 
 def smooth_runs(values: np.ndarray, window: int, polyorder: int) -> np.ndarray:
-    """Savitzky-Golay over each contiguous finite run long enough for the window."""
-    out = values.astype(np.float64, copy=True)
-    for a, b in _runs(np.isfinite(out)):
+    """Savitzky-Golay over each contiguous finite run long enough for the window.
+
+    values: (T,) or (T, K), each column on its own runs. Columns that share a run are filtered in
+    one call (the 99 landmark coordinates mostly share theirs: ~10x faster than one by one)."""
+    out = np.array(values, dtype=np.float64)
+    cols = out.reshape(out.shape[0], -1)  # a view: filtering it fills `out`
+    shared: dict[tuple[int, int], list[int]] = {}
+    for k in range(cols.shape[1]):
+        for run in _runs(np.isfinite(cols[:, k])):
+            shared.setdefault(run, []).append(k)
+    for (a, b), ks in shared.items():
         n = b - a
         w = min(window, n if n % 2 == 1 else n - 1)
         if w > polyorder + 1 and w >= 5:
-            out[a:b] = savgol_filter(out[a:b], w, polyorder, mode="interp")
+            cols[a:b, ks] = savgol_filter(cols[a:b, ks], w, polyorder, mode="interp", axis=0)
     return out
 
 
@@ -123,10 +131,11 @@ def clean_poses(seq: PoseSequence, settings: CleanSettings | None = None) -> Cle
     ts = seq.timestamps_s
     for j in range(n):
         for c in range(3):
-            filled, f = interpolate_short_gaps(xyz[:, j, c], max_gap)
-            xyz[:, j, c] = smooth_runs(filled, window, s.smooth_polyorder)
+            xyz[:, j, c], f = interpolate_short_gaps(xyz[:, j, c], max_gap)
             if c == 0:
                 interpolated[:, j] = f
+    xyz = smooth_runs(xyz.reshape(t, n * 3), window, s.smooth_polyorder).reshape(t, n, 3)
+    for j in range(n):
         still = ~np.isfinite(xyz[:, j, 0])
         if person.any():
             for a, b in _runs(still & _between_detections(person)):

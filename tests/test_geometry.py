@@ -232,6 +232,21 @@ def test_smoothing_keeps_a_rep_extreme():
     assert sm.min() == pytest.approx(-1.0, abs=0.05)
 
 
+def test_smoothing_columns_together_equals_one_by_one():
+    """(T, K) input: each column is smoothed on its own runs, whatever the other columns' gaps."""
+    rng = np.random.default_rng(1)
+    x = np.cumsum(rng.normal(0, 1, (80, 4)), axis=0)
+    x[20:26, 1] = np.nan  # a gap in one column only
+    x[:3, 2] = np.nan  # unseen at the start
+    x[40:44, 3] = np.nan  # then a 2-frame run, too short for the window (kept as is), then lost
+    x[46:, 3] = np.nan
+    together = smooth_runs(x, 9, 2)
+    one_by_one = np.stack([smooth_runs(x[:, k], 9, 2) for k in range(4)], axis=1)
+    assert np.array_equal(np.isnan(together), np.isnan(x))
+    assert np.allclose(together, one_by_one, equal_nan=True, rtol=0, atol=1e-12)
+    assert not np.allclose(together[:, 0], x[:, 0])  # it did smooth
+
+
 def test_clean_masks_low_visibility_and_reports_long_gaps():
     t = 60
     xy = np.repeat(_standing(1), t, axis=0)
