@@ -6,6 +6,8 @@ mirrored when facing the other way, and both are resampled to `CompareSettings.r
 - Alignment: dependent multivariate DTW (dtaidistance `dtw_ndim`, one path for all features so
   every joint shares the same timing) between each user rep and the reference's template rep,
   with a Sakoe-Chiba window. Outside reps the user is matched to the reference's start pose.
+  A rep the clip starts or ends inside is matched to the part of the template it shows
+  (`align_rep`: open start / end, the best part by mean cost per path step).
 - Per-keypoint DTW (SEEDS §3-4): independent DTW per landmark on its 2-D trajectory over the
   whole clip, reported as mean distance per path step (torso lengths). Independent on purpose:
   it says how far each keypoint's own motion is from the reference, whatever the others do.
@@ -85,6 +87,39 @@ def dtw_align(a: np.ndarray, b: np.ndarray, *, window_frac: float = 0.25) -> Dtw
     d, paths = dtw_ndim.warping_paths_fast(a2, b2, window=w, use_pruning=False)
     path = np.asarray(dtw.best_path(paths), dtype=np.intp)
     return DtwResult(float(d), path)
+
+
+#: A rep starting or ending this close (seconds) to the clip's first or last frame may be cut by it.
+EDGE_REP_S = 0.2
+
+
+def align_rep(
+    user: np.ndarray, template: np.ndarray, peak: int, *, open_start: bool, open_end: bool,
+    window_frac: float = 0.5,
+) -> tuple[DtwResult, int]:
+    """DTW of one user rep (n, d) to a reference rep (m, d) whose working extreme is at `peak`.
+    open_start / open_end: the user's rep may begin / end anywhere in the template's half before
+    / after its peak (a clip that starts at the bottom of a push-up shows only its way up; closed
+    ends would match that bottom to the template's top). The template part with the lowest mean
+    squared cost per path step wins. Returns the alignment with the part and the part's first
+    template index."""
+    m = len(template)
+    peak = int(np.clip(peak, 0, m - 1))
+    step = 1 if not (open_start and open_end) else 2  # both open: a grid, not every pair
+    starts = range(0, peak + 1, step) if open_start else (0,)
+    ends = range(m, peak, -step) if open_end else (m,)
+    best: tuple[float, DtwResult, int] | None = None
+    for a in starts:
+        for b in ends:
+            if b - a < 2:
+                continue
+            res = dtw_align(user, template[a:b], window_frac=window_frac)
+            cost = res.distance**2 / len(res.path)
+            if best is None or cost < best[0]:
+                best = (cost, res, a)
+    if best is None:  # a template of one or two frames: nothing to choose
+        return dtw_align(user, template, window_frac=window_frac), 0
+    return best[1], best[2]
 
 
 def per_keypoint_dtw(
@@ -339,9 +374,13 @@ def compare(
     if feats_u is None or feats_r is None:
         notes.append("too few joints visible in both performances to align them")
     elif u_reps:
+        edge = max(1, round(EDGE_REP_S * s.resample_fps))
         for a, _p, b in u_reps:
-            res = dtw_align(feats_u[a : b + 1], feats_r[ta : tb + 1], window_frac=max(s.dtw_window_frac, 0.5))
-            ref_of[a : b + 1] = _collapse(res.path, b - a + 1) + ta
+            # a rep the clip starts or ends inside: which part of the template it shows is unknown
+            first, last = a < edge, b >= len(ub) - edge
+            res, off = align_rep(feats_u[a : b + 1], feats_r[ta : tb + 1], tp - ta, open_start=first,
+                                 open_end=last, window_frac=max(s.dtw_window_frac, 0.5))
+            ref_of[a : b + 1] = _collapse(res.path, b - a + 1) + ta + off
     else:
         res = dtw_align(feats_u, feats_r, window_frac=s.dtw_window_frac)
         ref_of[:] = _collapse(res.path, len(ub))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from coach.clean import clean_poses, interpolate_short_gaps, smooth_runs
-from coach.compare import _weighted_cosine, dtw_align, per_keypoint_dtw, resample_indices
+from coach.compare import _weighted_cosine, align_rep, dtw_align, per_keypoint_dtw, resample_indices
 from coach.kinematics import (
     angle_between,
     joint_angles,
@@ -207,6 +207,21 @@ def test_per_keypoint_dtw_zero_for_identical_and_none_for_hidden():
     d = per_keypoint_dtw(xy, xy)
     assert d["left_knee"] == pytest.approx(0.0)
     assert d["left_heel"] is None  # never seen
+
+
+def test_a_rep_cut_by_the_clip_start_aligns_with_the_rest_of_the_template():
+    """A clip that starts at the bottom shows only the way up: with an open start it is matched to
+    the template from its bottom on, not squeezed onto the whole rep from the top."""
+    t = np.linspace(0, 2 * np.pi, 41)
+    template = np.stack([np.cos(t), 0.5 * np.cos(t)], axis=1)  # top (1) -> bottom (-1) at 20 -> top
+    user = template[20:]  # bottom -> top only
+    closed = dtw_align(user, template, window_frac=0.5)
+    res, off = align_rep(user, template, 20, open_start=True, open_end=False)
+    assert off == 20  # starts at the template's bottom
+    assert res.distance < 1e-9 < closed.distance
+    # a complete rep finds the whole template even when its ends are left open
+    res2, off2 = align_rep(template, template, 20, open_start=True, open_end=True)
+    assert off2 == 0 and res2.distance < 1e-9 and res2.path[-1, 1] == len(template) - 1
 
 
 def test_resample_indices_regular_clock():
