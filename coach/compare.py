@@ -381,6 +381,11 @@ def compare(
             res, off = align_rep(feats_u[a : b + 1], feats_r[ta : tb + 1], tp - ta, open_start=first,
                                  open_end=last, window_frac=max(s.dtw_window_frac, 0.5))
             ref_of[a : b + 1] = _collapse(res.path, b - a + 1) + ta + off
+            # the few frames between the clip's edge and such a rep hold the pose it starts/ends in
+            if first:
+                ref_of[:a] = ref_of[a]
+            if last:
+                ref_of[b + 1 :] = ref_of[b]
     else:
         res = dtw_align(feats_u, feats_r, window_frac=s.dtw_window_frac)
         ref_of[:] = _collapse(res.path, len(ub))
