@@ -91,6 +91,8 @@ def dtw_align(a: np.ndarray, b: np.ndarray, *, window_frac: float = 0.25) -> Dtw
 
 #: A rep starting or ending this close (seconds) to the clip's first or last frame may be cut by it.
 EDGE_REP_S = 0.2
+#: Candidate template parts `align_rep` tries at most (about; the grid is regular).
+MAX_PARTS = 48
 
 
 def align_rep(
@@ -105,7 +107,11 @@ def align_rep(
     template index."""
     m = len(template)
     peak = int(np.clip(peak, 0, m - 1))
-    step = 1 if not (open_start and open_end) else 2  # both open: a grid, not every pair
+    # at most ~MAX_PARTS candidate parts (each a DTW): a 10 s template cut at both ends would
+    # otherwise take 0.6 s
+    n_starts = peak + 1 if open_start else 1
+    n_ends = m - peak if open_end else 1
+    step = max(1, math.ceil(math.sqrt(n_starts * n_ends / MAX_PARTS)))
     starts = range(0, peak + 1, step) if open_start else (0,)
     ends = range(m, peak, -step) if open_end else (m,)
     best: tuple[float, DtwResult, int] | None = None
