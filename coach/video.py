@@ -183,7 +183,10 @@ def probe(path: str | Path, *, max_bytes: int | None = None, max_duration_s: flo
         try:
             first = next(container.decode(stream), None)
         except av.error.FFmpegError as exc:
-            raise VideoError(f"{path.name}: expected a decodable frame, got an error ({_short(exc)})") from exc
+            raise VideoError(
+                f"{path.name}: expected a decodable frame, got an error ({_short(exc)}) — the file may be "
+                "cut short or damaged; export or record it again"
+            ) from exc
         if first is None:
             raise VideoError(f"{path.name}: expected at least one video frame, got none")
         rot = _rotation_cw(first)

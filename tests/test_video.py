@@ -144,6 +144,15 @@ def test_truncated_mp4_with_moov_at_end_is_unreadable(tmp_path):
         list(iter_frames(bad))
 
 
+@pytest.mark.shared
+def test_a_file_cut_inside_its_first_frame_says_it_may_be_cut_short(tmp_path):
+    # the index is at the start, so the container opens, but its first frame is incomplete
+    bad = tmp_path / "squat_cut.mp4"
+    bad.write_bytes(shared_path("videos/formfit-jrplatin/squat.mp4").read_bytes()[:60_000])
+    with pytest.raises(VideoError, match=r"squat_cut\.mp4: expected a decodable frame, got an error .*cut short or damaged"):
+        probe(bad)
+
+
 @pytest.mark.parametrize("source", ["synthetic", pytest.param("real", marks=pytest.mark.shared)])
 def test_truncated_faststart_mp4_yields_the_frames_before_the_cut(tmp_path, caplog, source):
     if source == "real":
