@@ -126,7 +126,7 @@ class Analysis:
                     "similarity": _f(rs.similarity),
                     "worst_part": rs.worst_part,
                     "tempo": {
-                        "to_peak_s": rs.tempo.to_peak_s, "from_peak_s": rs.tempo.from_peak_s,
+                        "to_peak_s": _f(rs.tempo.to_peak_s), "from_peak_s": _f(rs.tempo.from_peak_s),
                         "pause_s": rs.tempo.pause_s,
                         "ref_to_peak_s": rs.ref_tempo.to_peak_s, "ref_from_peak_s": rs.ref_tempo.from_peak_s,
                         "ref_pause_s": rs.ref_tempo.pause_s,

@@ -190,7 +190,7 @@ def resample_indices(timestamps_s: np.ndarray, fps: float) -> np.ndarray:
 @dataclass(frozen=True)
 class Tempo:
     """Seconds of each phase of a rep: start->peak ("descent" for a squat), peak->end, and the
-    pause at the peak (time within 5 % of the peak amplitude)."""
+    pause at the peak (time within 5 % of the peak amplitude). NaN: a phase the clip cut off."""
 
     to_peak_s: float
     from_peak_s: float
@@ -319,6 +319,13 @@ def _tempo(signal: np.ndarray, times: np.ndarray, a: int, p: int, b: int) -> Tem
     return Tempo(round(float(times[p] - times[a]), 2), round(float(times[b] - times[p]), 2), round(pause, 2))
 
 
+def _cut_tempo(t: Tempo, cut_start: bool, cut_end: bool) -> Tempo:
+    """A rep the clip cuts: the phase it cut has no duration to show (NaN), not a short one."""
+    if not (cut_start or cut_end):
+        return t
+    return Tempo(float("nan") if cut_start else t.to_peak_s, float("nan") if cut_end else t.from_peak_s, t.pause_s)
+
+
 def compare(
     user: PoseSequence,
     ref: PoseSequence,
@@ -377,16 +384,23 @@ def compare(
 
     # alignment: user analysis frame -> reference analysis frame
     ref_of = np.full(len(ub), ta, dtype=np.intp)
+    cut_start: set[int] = set()  # reps (0-based) whose start / end the clip cut off
+    cut_end: set[int] = set()
     if feats_u is None or feats_r is None:
         notes.append("too few joints visible in both performances to align them")
     elif u_reps:
         edge = max(1, round(EDGE_REP_S * s.resample_fps))
-        for a, _p, b in u_reps:
+        for k, (a, _p, b) in enumerate(u_reps):
             # a rep the clip starts or ends inside: which part of the template it shows is unknown
             first, last = a < edge, b >= len(ub) - edge
             res, off = align_rep(feats_u[a : b + 1], feats_r[ta : tb + 1], tp - ta, open_start=first,
                                  open_end=last, window_frac=max(s.dtw_window_frac, 0.5))
             ref_of[a : b + 1] = _collapse(res.path, b - a + 1) + ta + off
+            # matched to a part of the template: that phase of the rep began / ended off camera
+            if first and off > 1:
+                cut_start.add(k)
+            if last and ref_of[b] < tb - 1:
+                cut_end.add(k)
             # the few frames between the clip's edge and such a rep hold the pose it starts/ends in
             if first:
                 ref_of[:a] = ref_of[a]
@@ -431,7 +445,7 @@ def compare(
                 score=sc,
                 start_s=round(float(ut[a]), 2), peak_s=round(float(ut[p]), 2), end_s=round(float(ut[b]), 2),
                 similarity=round(float(np.nanmean(sim[a : b + 1])), 3) if np.isfinite(sim[a : b + 1]).any() else float("nan"),
-                tempo=_tempo(u_signal[ui], ut, a, p, b),
+                tempo=_cut_tempo(_tempo(u_signal[ui], ut, a, p, b), k in cut_start, k in cut_end),
                 ref_tempo=ref_tempo,
                 worst_part=worst, worst_z=wz,
             )

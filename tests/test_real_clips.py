@@ -120,9 +120,9 @@ def test_correct_push_ups_score_above_incorrect_ones(home):
 
 
 def test_a_rep_cut_by_the_clip_start_is_scored_like_the_others(home):
-    """correct104 starts at the bottom of a push-up: its first rep is only the way up. Matched to
-    the whole reference rep it scored 43 against 94 and 91 for the next two, with a cue to
-    straighten the arms "at the top" where the clip had none."""
+    """correct104 starts at the bottom of a push-up (its first rep is only the way up) and ends on
+    the way up of the third. Matched to the whole reference rep the first scored 43 against 94
+    and 91 for the next two, with a cue to straighten the arms "at the top" where the clip had none."""
     a = _analyze("videos/pushfit-riyer8/datasets/videos/correct/correct104.mp4", exercise="push_up")
     scores = [r.score for r in a.comparison.rep_scores]
     print("rep scores", scores)
@@ -132,6 +132,11 @@ def test_a_rep_cut_by_the_clip_start_is_scored_like_the_others(home):
     c = a.comparison
     k = next(i for i, n in enumerate(c.angle_names) if n.endswith("elbow") and n in c.judged_angles)
     assert abs(c.user_angles[0, k] - c.ref_angles[0, k]) < 40
+    # the way down of rep 1 and the way up of rep 3 happened off camera: no duration, not a short one
+    t = [r.tempo for r in c.rep_scores]
+    assert np.isnan(t[0].to_peak_s) and t[0].from_peak_s > 0.3
+    assert t[1].to_peak_s > 0.3 and t[1].from_peak_s > 0.3
+    assert t[2].to_peak_s > 0.3 and np.isnan(t[2].from_peak_s)
 
 
 def test_rotated_phone_video_is_upright(home):
