@@ -46,7 +46,7 @@ class SessionPoint:
 
     rom_deg: range of motion of the exercise's working joint (ROM_JOINT; the better-seen side), in
     degrees; rep_s / to_peak_s / from_peak_s: median over full reps of the rep time and its two
-    phases, in seconds; part_deviation: body part -> mean deviation in tolerances (z, lower is
+    phases, in seconds (a phase the clip cut off, and then the rep time, left out); part_deviation: body part -> mean deviation in tolerances (z, lower is
     closer to the reference)."""
 
     session_id: int | None
@@ -104,7 +104,8 @@ def session_point(bundle: Mapping, performed_on: dt.date, *, session_id: int | N
         to_peak.append(a)
         from_peak.append(b)
         start, end = number_or_none(r.get("start_s")), number_or_none(r.get("end_s"))
-        rep_s.append(end - start if start is not None and end is not None and end > start else None)
+        cut = bool(t) and (a is None or b is None)  # a phase off camera: the rep's length is unknown
+        rep_s.append(end - start if start is not None and end is not None and end > start and not cut else None)
     parts = {p: v for p, d in (s.get("deviations") or {}).items() if (v := number_or_none((d or {}).get("mean_z"))) is not None}
     return SessionPoint(
         session_id=session_id, performed_on=performed_on, exercise=str(s.get("exercise", "")),

@@ -139,6 +139,21 @@ def test_session_point_from_a_real_bundle(lib):
     assert p.to_peak_s is not None and p.to_peak_s > 0
 
 
+def test_session_point_leaves_out_what_the_clip_cut_off():
+    """A rep whose way down happened before the recording started has no duration for that phase
+    (None in the bundle): the medians use the phases and rep times that were seen."""
+    def rep(k, start, end, to_peak, from_peak):
+        return {"rep": k, "start_s": start, "end_s": end,
+                "tempo": {"to_peak_s": to_peak, "from_peak_s": from_peak, "pause_s": 0.2}}
+
+    bundle = {"summary": {"exercise": "squat", "score": 80.0, "verdict": "pass", "reps": 3,
+                          "rep_details": [rep(1, 0.0, 0.9, None, 0.8), rep(2, 2.0, 4.0, 1.0, 1.0),
+                                          rep(3, 5.0, 7.2, 1.2, 1.0)]}}
+    p = P.session_point(bundle, dt.date(2026, 5, 1))
+    assert p.to_peak_s == pytest.approx(1.1) and p.from_peak_s == pytest.approx(1.0)
+    assert p.rep_s == pytest.approx(2.1)  # 2.0 and 2.2 s; the cut first rep's 0.9 s is not a rep time
+
+
 def test_clip_date_reads_the_metadata_or_falls_back(tmp_path):
     fallback = dt.date(2020, 2, 2)
     assert P.clip_date(tmp_path / "x.npz", fallback) == fallback
