@@ -129,11 +129,18 @@ def clean_poses(seq: PoseSequence, settings: CleanSettings | None = None) -> Cle
     interpolated = np.zeros((t, n), dtype=bool)
     gaps: list[Gap] = []
     ts = seq.timestamps_s
+    min_run = max(2, round(s.min_run_s * seq.fps))
     for j in range(n):
         for c in range(3):
             xyz[:, j, c], f = interpolate_short_gaps(xyz[:, j, c], max_gap)
             if c == 0:
                 interpolated[:, j] = f
+        # a landmark seen for a frame or two inside a gap it is otherwise lost in (a torso
+        # "leaning" 178 deg for one frame at the bottom of a squat) is a detection glitch
+        for a, b in _runs(np.isfinite(xyz[:, j, 0])):
+            if b - a < min_run and 0 < a and b < t:
+                xyz[a:b, j] = np.nan
+                interpolated[a:b, j] = False
     xyz = smooth_runs(xyz.reshape(t, n * 3), window, s.smooth_polyorder).reshape(t, n, 3)
     for j in range(n):
         still = ~np.isfinite(xyz[:, j, 0])

@@ -24,6 +24,7 @@ class CleanSettings:
     smooth_window_s: float = 0.2  # Savitzky-Golay window, seconds (keeps rep extremes, unlike a mean)
     smooth_polyorder: int = 2
     max_jump_torso_per_frame: float = 0.6  # a landmark jumping further than this (torso lengths) is a glitch
+    min_run_s: float = 0.05  # a landmark seen for less than this between longer gaps is a glitch too
 
 
 @dataclass(frozen=True)

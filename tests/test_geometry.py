@@ -279,6 +279,24 @@ def test_clean_masks_low_visibility_and_reports_long_gaps():
     assert res.person_frames == 1.0
 
 
+def test_clean_drops_a_landmark_seen_for_one_frame_inside_a_long_gap():
+    """Lost for 0.5 s except one frame (a bar hiding the hips at the bottom of a squat, a single
+    wrong detection in between): that frame is a glitch, not a pose; two frames in a row are kept."""
+    t = 60
+    xy = np.repeat(_standing(1), t, axis=0)
+    xyz = np.concatenate([xy, np.zeros((t, N_LANDMARKS, 1))], axis=-1)
+    vis = np.where(np.isfinite(xy[..., 0]), 0.95, 0.0)
+    vis[10:25, L.LEFT_HIP] = 0.1
+    vis[17, L.LEFT_HIP] = 0.95  # seen once
+    vis[35:50, L.RIGHT_HIP] = 0.1
+    vis[41:43, L.RIGHT_HIP] = 0.95  # seen twice in a row
+    seq = PoseSequence(xyz=xyz, visibility=vis, timestamps_s=np.arange(t) / 30.0, fps=30.0, frame_size=(200, 250))
+    res = clean_poses(seq, CleanSettings(max_gap_s=0.1, min_run_s=0.05))
+    assert np.isnan(res.poses.xyz[10:25, L.LEFT_HIP]).all() and res.poses.visibility[17, L.LEFT_HIP] == 0
+    assert np.isfinite(res.poses.xyz[41:43, L.RIGHT_HIP]).all()
+    assert np.isfinite(res.poses.xyz[:10, L.LEFT_HIP]).all() and np.isfinite(res.poses.xyz[25:, L.LEFT_HIP]).all()
+
+
 def test_posesequence_validates_shapes():
     with pytest.raises(ValueError, match=r"xyz must have shape \(T, 33, 3\)"):
         PoseSequence(xyz=np.zeros((3, 17, 3)), visibility=np.zeros((3, 17)), timestamps_s=np.arange(3.0), fps=30, frame_size=(1, 1))
