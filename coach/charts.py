@@ -158,7 +158,12 @@ def tempo_chart(x) -> alt.FacetChart:
     reference's typical rep, as grouped bars."""
     b = as_bundle(x)
     df = R.tempo_frame(b)
-    title = alt.TitleParams("Tempo per rep", subtitle="seconds per phase; reference = its typical rep")
+    sub = ["seconds per phase; reference = its typical rep"]
+    cut = any(t is not None and (t.get("to_peak_s") is None or t.get("from_peak_s") is None)
+              for t in (r.get("tempo") for r in b["summary"].get("rep_details", [])))
+    if cut:
+        sub.append("no bar of yours: that phase of the rep was before or after the recording")
+    title = alt.TitleParams("Tempo per rep", subtitle=sub)
     if df.empty:
         return _empty("Tempo per rep", "no complete rep to time")
     phases = list(R.phase_names(b))

@@ -197,6 +197,18 @@ def test_tempo_chart_has_three_phases_for_you_and_the_reference_per_rep(same, bu
     chart.to_dict()
 
 
+def test_tempo_chart_says_why_a_phase_the_clip_cut_has_no_bar(bundle):
+    import copy
+
+    cut = copy.deepcopy(bundle)
+    cut["summary"]["rep_details"][0]["tempo"]["to_peak_s"] = None  # the recording began mid-rep
+    chart = C.tempo_chart(cut)
+    n_reps = len(cut["summary"]["rep_details"])
+    assert len(chart.data) == n_reps * 3 * 2 - 1
+    assert "before or after the recording" in " ".join(chart.to_dict()["title"]["subtitle"])
+    assert "before or after" not in " ".join(C.tempo_chart(bundle).to_dict()["title"]["subtitle"])
+
+
 def test_moment_arm_chart_has_hip_and_knee_over_time_and_a_zero_line(same, bundle):
     chart = C.moment_arm_chart(bundle)
     datas = [layer.data for layer in chart.layer]
