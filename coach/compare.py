@@ -371,6 +371,12 @@ def compare(
     _cost, mirrored, ub, uvis, (ua, judged, key_ok, feats_u, feats_r, excluded) = best
     if mirrored:
         notes.append("you face the other way than the reference: compared as a mirror image")
+    unsteady = [k for k in judged if angle_jerk_deg(ua[:, k]) > s.max_angle_jerk_deg]
+    if unsteady and len(unsteady) < len(judged):  # with none left there would be nothing to say
+        judged = [k for k in judged if k not in unsteady]
+        excluded = [*excluded, *(f"{names[k]} (unsteady tracking)" for k in unsteady)]
+        feats_u = _features(ub, ua, key_ok, judged)
+        feats_r = _features(rb, ra, key_ok, judged)
 
     # map reps (original frame indices) to analysis indices
     def to_an(frame: int, idx: np.ndarray) -> int:
@@ -505,6 +511,16 @@ def compare(
         excluded=tuple(excluded),
         notes=tuple(notes),
     )
+
+
+def angle_jerk_deg(angle: np.ndarray) -> float:
+    """90th percentile of |second difference| of an angle series (degrees per frame^2): a joint
+    the pose model tracks moves smoothly (a few degrees), one it loses jumps between guesses
+    (tens of degrees, frame after frame). 0 with fewer than 5 steps seen."""
+    a = np.asarray(angle, dtype=np.float64)
+    d2 = np.abs(a[2:] - 2 * a[1:-1] + a[:-2]) if a.size >= 3 else np.zeros(0)
+    d2 = d2[np.isfinite(d2)]
+    return float(np.percentile(d2, 90)) if d2.size >= 5 else 0.0
 
 
 def _prepare(ub, uvis, rb, rvis, ra, names, key, view):

@@ -233,10 +233,14 @@ def camera_warnings(
     if long_gaps_s > 1.0:
         w.append(f"joints were lost for {long_gaps_s:.1f} s in total (occlusion or motion blur)")
     names = {e.split(" ")[0] for e in excluded}
+    unsteady = [e.split(" ")[0] for e in excluded if e.endswith("(unsteady tracking)")]
     unseen = [
         e for e in excluded
-        if not e.endswith("(far side)") and not (view == "side" and _other_side(e) not in names)
+        if not e.endswith(("(far side)", "(unsteady tracking)")) and not (view == "side" and _other_side(e) not in names)
     ]
     if unseen:
         w.append("not judged (not visible enough): " + ", ".join(e.replace("_", " ") for e in unseen))
+    if unsteady:
+        w.append("not judged (the pose model lost track and its guesses jump from frame to frame): "
+                 + ", ".join(e.replace("_", " ") for e in unsteady))
     return w

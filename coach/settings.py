@@ -63,6 +63,10 @@ class CompareSettings:
     # Score = 100 * exp(-mean over judged joints of (deviation / tolerance)^2 / 2 / k), see compare.py
     score_softness: float = 2.0
     pass_threshold: float = 70.0  # passes at or above; best balanced accuracy on the labelled push-up clips
+    # an angle whose 90th percentile of |second difference| per frame at resample_fps is above this
+    # (degrees) jumps between poses rather than moving: the pose model lost the joint, it is not judged.
+    # A fast jumping jack reads ~40, most clips under 30.
+    max_angle_jerk_deg: float = 75.0
 
 
 @dataclass(frozen=True)

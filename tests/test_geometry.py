@@ -394,6 +394,31 @@ def test_a_one_frame_glitch_makes_no_cue_but_a_lasting_deviation_does():
     assert len(cues) == 1 and "60°" in cues[0].text and cues[0].rep == 1
 
 
+def test_a_joint_the_pose_model_lost_is_not_judged_and_the_user_is_told():
+    """The wrist jumping by up to 0.7 torso lengths every frame (tracking lost, the model guessing):
+    the elbow angle jumps rather than moves, so it is left out of the score and the cues, with a
+    warning; tracked cleanly it is judged."""
+    from coach.analysis import analyze_poses
+    from coach.bodymodel import generate
+
+    perf = generate("push_up", "side", reps=3, seed=3)
+    clean = analyze_poses(perf.poses, exercise="push_up", reference_id="model-push-up-side")
+    assert "right_elbow" in clean.comparison.judged_angles
+    xyz = np.array(perf.poses.xyz)
+    torso = np.nanmedian(np.linalg.norm(
+        (xyz[:, L.LEFT_SHOULDER, :2] + xyz[:, L.RIGHT_SHOULDER, :2]) / 2
+        - (xyz[:, L.LEFT_HIP, :2] + xyz[:, L.RIGHT_HIP, :2]) / 2, axis=-1))
+    xyz[:, L.RIGHT_WRIST, :2] += np.random.default_rng(0).uniform(-0.7, 0.7, (len(xyz), 2)) * torso
+    lost = analyze_poses(perf.poses.replace(xyz=xyz.astype(np.float32)), exercise="push_up",
+                         reference_id="model-push-up-side")
+    c = lost.comparison
+    assert "right_elbow" not in c.judged_angles and "right_elbow (unsteady tracking)" in c.excluded
+    assert np.isnan(c.angle_z[:, c.angle_names.index("right_elbow")]).all()
+    assert "right_shoulder" in c.judged_angles  # the others still are
+    assert any("lost track" in w and "right elbow" in w for w in lost.warnings)
+    assert not any("elbow bent" in cue.text for cue in lost.cues)
+
+
 @pytest.mark.parametrize(("exercise", "before_peak"), [("bicep_curl", "on the way up"), ("squat", "on the way down")])
 def test_cue_phase_names_the_direction_of_the_exercise(exercise, before_peak):
     """A deviation between the start and the peak is "on the way up" for a curl (its peak is the
