@@ -159,9 +159,7 @@ def tempo_chart(x) -> alt.FacetChart:
     b = as_bundle(x)
     df = R.tempo_frame(b)
     sub = ["seconds per phase; reference = its typical rep"]
-    cut = any(t is not None and (t.get("to_peak_s") is None or t.get("from_peak_s") is None)
-              for t in (r.get("tempo") for r in b["summary"].get("rep_details", [])))
-    if cut:
+    if any(R.tempo_cut(r.get("tempo")) for r in b["summary"].get("rep_details", [])):
         sub.append("no bar of yours: that phase of the rep was before or after the recording")
     title = alt.TitleParams("Tempo per rep", subtitle=sub)
     if df.empty:

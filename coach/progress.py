@@ -20,6 +20,7 @@ from coach.compare import dtw_align
 from coach.kinematics import angle_matrix
 from coach.normalize import body_frame
 from coach.pose import PoseSequence
+from coach.results import tempo_cut
 from coach.store import number_or_none
 
 # The joint whose range of motion is "depth" for each exercise (coaching convention: how far the
@@ -46,8 +47,8 @@ class SessionPoint:
 
     rom_deg: range of motion of the exercise's working joint (ROM_JOINT; the better-seen side), in
     degrees; rep_s / to_peak_s / from_peak_s: median over full reps of the rep time and its two
-    phases, in seconds (a phase the clip cut off, and then the rep time, left out); part_deviation: body part -> mean deviation in tolerances (z, lower is
-    closer to the reference)."""
+    phases, in seconds (a phase the clip cut off, and then the rep time, left out); part_deviation:
+    body part -> mean deviation in tolerances (z, lower is closer to the reference)."""
 
     session_id: int | None
     performed_on: dt.date
@@ -104,8 +105,8 @@ def session_point(bundle: Mapping, performed_on: dt.date, *, session_id: int | N
         to_peak.append(a)
         from_peak.append(b)
         start, end = number_or_none(r.get("start_s")), number_or_none(r.get("end_s"))
-        cut = bool(t) and (a is None or b is None)  # a phase off camera: the rep's length is unknown
-        rep_s.append(end - start if start is not None and end is not None and end > start and not cut else None)
+        known = start is not None and end is not None and end > start and not tempo_cut(t)  # cut: length unknown
+        rep_s.append(end - start if known else None)
     parts = {p: v for p, d in (s.get("deviations") or {}).items() if (v := number_or_none((d or {}).get("mean_z"))) is not None}
     return SessionPoint(
         session_id=session_id, performed_on=performed_on, exercise=str(s.get("exercise", "")),

@@ -291,6 +291,12 @@ def dtw_frame(bundle: Mapping) -> tuple[pd.DataFrame, list[str]]:
     return df.sort_values("distance", ascending=False, ignore_index=True), hidden
 
 
+def tempo_cut(tempo: Mapping | None) -> bool:
+    """A rep's tempo (bundle form) with a phase the clip cut off (None); False for no tempo at all
+    (results saved before tempos existed)."""
+    return bool(tempo) and (tempo.get("to_peak_s") is None or tempo.get("from_peak_s") is None)
+
+
 def tempo_frame(bundle: Mapping) -> pd.DataFrame:
     """rep (label), rep_index, phase, who (You/Reference), seconds: grouped-bar rows."""
     phases = phase_names(bundle)
