@@ -110,9 +110,54 @@ def _remove_glitches(xy: np.ndarray, limit_px: float) -> np.ndarray:
     return out
 
 
+# a frame more than this share of the frame interval away from its slot on an even clock means
+# the clock is not even (frames dropped)
+_SLOT_TOLERANCE = 0.5
+_MAX_SLOTS_PER_FRAME = 10  # an even clock needing more empty slots than this per frame is not a camera's
+
+
+def on_even_clock(seq: PoseSequence) -> tuple[PoseSequence, np.ndarray]:
+    """The frames on an even clock: a recording whose frames were dropped in bursts (a browser
+    camera on a busy machine, a phone recording variable frame rate) gets an empty (NaN) frame
+    in each slot it lacks, at the interval of its undropped frames, so every step that counts
+    frames (gap filling, smoothing windows, rep lengths) measures time right. Returns the
+    sequence (`seq` itself when its frames are already even) and a (T',) bool mask of the
+    frames that came from `seq`."""
+    t = seq.n_frames
+    real = np.ones(t, dtype=bool)
+    if t < 3:
+        return seq, real
+    ts = seq.timestamps_s - seq.timestamps_s[0]
+    even = ts[-1] / (t - 1)
+    if np.all(np.abs(ts - even * np.arange(t)) < _SLOT_TOLERANCE * even):
+        return seq, real
+    d = np.diff(ts)
+    # the camera's own interval: the short steps (more may be dropped than kept), averaged (a
+    # 29.97 fps clock in milliseconds steps 33, 34, 33 ms)
+    base = np.percentile(d, 10)
+    dt = float(np.mean(d[(d > 0.75 * base) & (d < 1.25 * base)]))
+    slots = np.rint(ts / dt).astype(np.int64)
+    n = int(slots[-1]) + 1
+    if n > _MAX_SLOTS_PER_FRAME * t:
+        return seq, real
+    keep = np.concatenate([[True], np.diff(slots) > 0])  # two frames in one slot: the first stays
+    xyz = np.full((n, *seq.xyz.shape[1:]), np.nan, dtype=np.float32)
+    vis = np.zeros((n, seq.visibility.shape[1]), dtype=np.float32)
+    xyz[slots[keep]] = seq.xyz[keep]
+    vis[slots[keep]] = seq.visibility[keep]
+    real = np.zeros(n, dtype=bool)
+    real[slots[keep]] = True
+    meta = {**seq.meta, "even_clock_added_frames": int(n - keep.sum())}
+    out = seq.replace(xyz=xyz, visibility=vis, timestamps_s=seq.timestamps_s[0] + dt * np.arange(n),
+                      fps=1.0 / dt, meta=meta)
+    return out, real
+
+
 def clean_poses(seq: PoseSequence, settings: CleanSettings | None = None) -> CleanResult:
-    """Mask, de-glitch, interpolate short gaps and smooth every landmark coordinate."""
+    """Put the frames on an even clock (`on_even_clock`), then mask, de-glitch, interpolate short
+    gaps and smooth every landmark coordinate."""
     s = settings or CleanSettings()
+    seq, real = on_even_clock(seq)
     xyz = np.array(seq.xyz, dtype=np.float64)
     vis = np.array(seq.visibility, dtype=np.float64)
     person = np.isfinite(xyz[..., 0]).any(axis=1)
@@ -157,7 +202,7 @@ def clean_poses(seq: PoseSequence, settings: CleanSettings | None = None) -> Cle
         interpolated=interpolated,
         gaps=tuple(gaps),
         coverage=coverage,
-        person_frames=float(person.mean()) if t else 0.0,
+        person_frames=float(person[real].mean()) if t else 0.0,
     )
 
 

@@ -128,7 +128,9 @@ def write_annotated_video(a: Analysis, out_path, *, video_path=None, progress=No
     if video_path is not None:
         render.render_annotated_video(
             video_path, a.poses.xy, out_path, severity=sev, ghost_xy=ghost, captions=captions, progress=progress,
-            timestamps_s=a.poses.timestamps_s if a.poses.meta.get("frame_stride", 1) > 1 else None,
+            # pose frame i is not video frame i: every n-th frame analysed, or empty frames added
+            timestamps_s=a.poses.timestamps_s if a.poses.meta.get("frame_stride", 1) > 1
+            or a.poses.meta.get("even_clock_added_frames") else None,
         )
     else:
         render.render_pose_video(

@@ -289,7 +289,8 @@ def render_annotated_video(
     else:
         total = info.frames_estimate if ts is not None else min(t, info.frames_estimate)
     n = 0
-    with H264Writer(out_path, info.fps) as writer:
+    # with timestamps the source may be unevenly spaced (frames dropped): keep each frame's time
+    with H264Writer(out_path, info.fps, timed=ts is not None) as writer:
         for time_s, frame in iter_frames(video_path, max_side=max_side):
             if (ts is None and n >= t) or (end_s is not None and time_s >= end_s - 1e-6):
                 break
@@ -298,7 +299,7 @@ def render_annotated_video(
             # per axis: decoded sides are rounded to even, so the two scales differ slightly
             scale_xy = np.array([img.shape[1] / info.width, img.shape[0] / info.height])
             _annotate(img, k, scale_xy, pts, sev, ghost, captions)
-            writer.write(img)
+            writer.write(img, time_s)
             n += 1
             if progress is not None:
                 progress(n, total)

@@ -32,6 +32,7 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv")
 
 #: Frame rate assumed by iter_frames for timestamps when the container states none.
 FALLBACK_FPS = 30.0
+_TIMED_CLOCK_HZ = 1000  # a timed H264Writer's clock: milliseconds, like a browser camera's
 
 
 @dataclass(frozen=True)
@@ -481,12 +482,17 @@ class H264Writer:
     sides), so coordinates drawn on the frame stay valid.
 
     fps: frames per second (float, stored as a fraction); crf: x264 quality, lower is better
-    (18-28 sensible); preset: x264 speed/size trade-off.
+    (18-28 sensible); preset: x264 speed/size trade-off. timed: every frame is written with its
+    time (millisecond clock), so a source whose frames are unevenly spaced plays at the speed it
+    was filmed; otherwise frame i shows at i / fps.
     """
 
-    def __init__(self, path: str | Path, fps: float, *, crf: int = 23, preset: str = "veryfast") -> None:
+    def __init__(self, path: str | Path, fps: float, *, crf: int = 23, preset: str = "veryfast",
+                 timed: bool = False) -> None:
         self.path = Path(path)
         self.rate = _fps_fraction(fps)
+        self.timed = bool(timed)
+        self._last_pts = -1
         if not 0 <= crf <= 51:
             raise ValueError(f"crf must be in [0, 51], got {crf}")
         self._options = {"crf": str(crf), "preset": preset}
@@ -525,15 +531,22 @@ class H264Writer:
             self.width, self.height = w + w % 2, h + h % 2
             stream.width, stream.height = self.width, self.height
             stream.pix_fmt = "yuv420p"
+            if self.timed:
+                stream.time_base = Fraction(1, _TIMED_CLOCK_HZ)
+                stream.codec_context.time_base = Fraction(1, _TIMED_CLOCK_HZ)
             stream.options = self._options
             self._stream = stream
         except BaseException:
             self.abort()
             raise
 
-    def write(self, rgb: np.ndarray) -> None:
-        """Append one frame: (H, W, 3) uint8 RGB, the same size as the first frame."""
+    def write(self, rgb: np.ndarray, time_s: float | None = None) -> None:
+        """Append one frame: (H, W, 3) uint8 RGB, the same size as the first frame; time_s
+        (seconds from the start, increasing) is required by a timed writer and ignored otherwise."""
         import av
+
+        if self.timed and not (time_s is not None and np.isfinite(time_s)):
+            raise ValueError(f"a timed writer needs each frame's time in seconds, got {time_s!r}")
 
         if self._finished:
             raise VideoError(f"{self.path.name}: expected an open writer, got one already closed")
@@ -552,7 +565,12 @@ class H264Writer:
         if h % 2 or w % 2:
             rgb = np.pad(rgb, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame.pts = self.frames_written
+        if self.timed:
+            frame.pts = max(round(float(time_s) * _TIMED_CLOCK_HZ), self._last_pts + 1)
+            frame.time_base = Fraction(1, _TIMED_CLOCK_HZ)
+        else:
+            frame.pts = self.frames_written
+        self._last_pts = frame.pts
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
         self.frames_written += 1

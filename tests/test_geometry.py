@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from coach.clean import clean_poses, interpolate_short_gaps, smooth_runs
+from coach.clean import clean_poses, interpolate_short_gaps, on_even_clock, smooth_runs
 from coach.compare import _weighted_cosine, align_rep, dtw_align, per_keypoint_dtw, resample_indices
 from coach.kinematics import (
     angle_between,
@@ -295,6 +295,42 @@ def test_clean_drops_a_landmark_seen_for_one_frame_inside_a_long_gap():
     assert np.isnan(res.poses.xyz[10:25, L.LEFT_HIP]).all() and res.poses.visibility[17, L.LEFT_HIP] == 0
     assert np.isfinite(res.poses.xyz[41:43, L.RIGHT_HIP]).all()
     assert np.isfinite(res.poses.xyz[:10, L.LEFT_HIP]).all() and np.isfinite(res.poses.xyz[25:, L.LEFT_HIP]).all()
+
+
+def _swinging(ts: np.ndarray) -> PoseSequence:
+    """A standing body whose hips swing with a 1 s period, sampled at the given times (seconds)."""
+    xy = np.repeat(_standing(1), len(ts), axis=0)
+    xy[:, :, 1] += 20 * np.sin(2 * np.pi * ts)[:, None]
+    xyz = np.concatenate([xy, np.zeros((len(ts), N_LANDMARKS, 1))], axis=-1)
+    vis = np.where(np.isfinite(xy[..., 0]), 0.95, 0.0)
+    return PoseSequence(xyz=xyz, visibility=vis, timestamps_s=ts, fps=len(ts) / (ts[-1] + 1 / 30), frame_size=(200, 250))
+
+
+def test_frames_dropped_in_bursts_are_put_back_on_an_even_clock():
+    """A 30 fps camera that kept only every 3rd frame for a second (a busy machine): the missing
+    slots come back empty, then the cleaning fills them, and time per frame is 1/30 s again."""
+    full = np.arange(90) / 30.0
+    kept = np.ones(90, dtype=bool)
+    kept[30:60] = np.arange(30) % 3 == 0
+    seq = _swinging(np.round(full[kept], 3))  # a millisecond clock, as browsers and MP4s give
+    even, real = on_even_clock(seq)
+    assert even.n_frames == 90 and even.fps == pytest.approx(30.0, rel=1e-3)
+    assert np.array_equal(real, kept)
+    assert np.isnan(even.xyz[~kept]).all() and (even.visibility[~kept] == 0).all()
+    assert np.array_equal(even.xyz[kept], seq.xyz, equal_nan=True)
+    assert even.meta["even_clock_added_frames"] == 20
+    res = clean_poses(seq)
+    assert res.poses.n_frames == 90 and res.person_frames == 1.0  # added slots are not "nobody seen"
+    assert np.isfinite(res.poses.xyz[:, L.LEFT_HIP]).all() and res.interpolated[~kept, L.LEFT_HIP].all()
+    truth = _swinging(full).xyz[:, L.LEFT_HIP, 1]
+    assert np.abs(res.poses.xyz[:, L.LEFT_HIP, 1] - truth).max() < 2.0  # px, of a 40 px swing
+
+
+def test_an_even_clock_is_left_alone_even_when_rounded_to_milliseconds():
+    """29.97 fps on a millisecond clock steps 33, 34, 33 ms: no frame is missing, nothing changes."""
+    seq = _swinging(np.round(np.arange(300) / 29.97, 3))
+    even, real = on_even_clock(seq)
+    assert even is seq and real.all()
 
 
 def test_posesequence_validates_shapes():

@@ -488,6 +488,44 @@ def home(tmp_path, monkeypatch) -> Path:
     return tmp_path / "home"
 
 
+@pytest.mark.shared
+@pytest.mark.slow
+def test_a_recording_that_dropped_frames_in_bursts_is_timed_and_counted_right(tmp_path):
+    """A busy machine's recorder kept every frame for 2 s, then every 3rd: the file's frames are
+    uneven in time. The analysis puts them back on the camera's clock (the same 3 reps as the
+    full recording), and the annotated video keeps each frame's time."""
+    from coach.analysis import analyze_video
+    from coach.overlay import write_annotated_video
+
+    path = tmp_path / "dropped.mp4"
+    rec = LiveRecorder(path)
+    fed = 0
+    for i, (t, rgb) in enumerate(iter_frames(shared_path(CLIP), max_side=480)):
+        if i < 60 or i % 3 == 0:
+            _write_waiting(rec, rgb, t)
+            fed += 1
+    assert rec.close().n_frames == fed
+    a = analyze_video(path, reference_id=SQUAT_REF, exercise="squat", use_cache=False)
+    assert a.poses.fps == pytest.approx(30.0, rel=0.01)
+    assert a.poses.meta["even_clock_added_frames"] == pytest.approx(2 * (fed - 60), abs=2)
+    assert a.reps.count == _manifest_reps(CLIP)
+    assert all(r.end_s - r.start_s > 1.0 for r in a.reps.reps)  # squats of 1.5-2 s, none split in two
+    out = tmp_path / "dropped-annotated.mp4"
+    write_annotated_video(a, out, video_path=path)
+    src = np.array([t for t, _ in iter_frames(path, max_side=64)])
+    got = np.array([t for t, _ in iter_frames(out, max_side=64)])
+    assert got.shape == src.shape and np.abs(got - src).max() < 0.002
+
+
+def _write_waiting(rec: LiveRecorder, rgb: np.ndarray, t: float, timeout_s: float = 30.0) -> None:
+    """Write one frame, waiting while the encoder's queue is full: a camera's frames are dropped
+    then (by design), but a test feeding a file as fast as it decodes must record all of it."""
+    deadline = time.monotonic() + timeout_s
+    while not rec.write(rgb, t):
+        assert time.monotonic() < deadline, f"the recorder took no frame at t={t:.3f} s for {timeout_s:g} s"
+        time.sleep(0.01)
+
+
 def _page():
     from streamlit.testing.v1 import AppTest
 
@@ -520,9 +558,12 @@ def test_analyze_this_recording_runs_the_upload_pipeline_and_shows_the_results(h
     clip = shared_path(CLIP)
     path = tmp_path / "live-test.mp4"
     rec = LiveRecorder(path)
+    fed = 0
     for t, rgb in iter_frames(clip, max_side=480):
-        rec.write(rgb, t)
+        _write_waiting(rec, rgb, t)
+        fed += 1
     recording = rec.close()
+    assert recording.n_frames == fed  # the whole clip, not what a busy machine's encoder kept up with
     at = _page()
     at.session_state["live_recording"] = {
         "path": str(path), "duration_s": recording.duration_s, "frames": recording.n_frames, "truncated": False,
