@@ -125,12 +125,14 @@ def write_annotated_video(a: Analysis, out_path, *, video_path=None, progress=No
     from coach import render
 
     sev, ghost, captions = overlay_tracks(a)
+    uneven = bool(a.poses.meta.get("even_clock_added_frames"))
     if video_path is not None:
         render.render_annotated_video(
             video_path, a.poses.xy, out_path, severity=sev, ghost_xy=ghost, captions=captions, progress=progress,
             # pose frame i is not video frame i: every n-th frame analysed, or empty frames added
-            timestamps_s=a.poses.timestamps_s if a.poses.meta.get("frame_stride", 1) > 1
-            or a.poses.meta.get("even_clock_added_frames") else None,
+            # where the recording dropped some (then its frames are uneven in time)
+            timestamps_s=a.poses.timestamps_s if a.poses.meta.get("frame_stride", 1) > 1 or uneven else None,
+            keep_frame_times=uneven,
         )
     else:
         render.render_pose_video(

@@ -264,6 +264,7 @@ def render_annotated_video(
     max_side: int = 720,
     progress: ProgressFn | None = None,
     timestamps_s: np.ndarray | None = None,
+    keep_frame_times: bool = False,
 ) -> RenderedVideo:
     """Re-decode `video_path` and write it to `out_path` (H.264 MP4) with skeletons drawn on.
 
@@ -274,7 +275,9 @@ def render_annotated_video(
     timestamps_s (seconds of each pose frame, on the decoder's clock) each decoded frame gets the
     pose nearest in time instead, so poses analysed on every n-th frame annotate every frame. The
     output stops where the poses end. Frames are streamed, never all held.
-    The source fps is kept. Nothing is left at `out_path` if anything fails.
+    The source fps is kept; keep_frame_times: each frame keeps its source time too (a recording
+    that dropped frames, whose frames are uneven in time). Nothing is left at `out_path` if
+    anything fails.
     """
     pts, sev, ghost = _tracks(xy, severity, ghost_xy, captions)
     info = probe(video_path)
@@ -289,8 +292,7 @@ def render_annotated_video(
     else:
         total = info.frames_estimate if ts is not None else min(t, info.frames_estimate)
     n = 0
-    # with timestamps the source may be unevenly spaced (frames dropped): keep each frame's time
-    with H264Writer(out_path, info.fps, timed=ts is not None) as writer:
+    with H264Writer(out_path, info.fps, timed=keep_frame_times) as writer:
         for time_s, frame in iter_frames(video_path, max_side=max_side):
             if (ts is None and n >= t) or (end_s is not None and time_s >= end_s - 1e-6):
                 break
