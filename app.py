@@ -36,7 +36,7 @@ SESSION_DEFAULTS = {
 
 _setup_logging()
 st.set_page_config(page_title="Form Coach", page_icon=":material/fitness_center:", layout="wide")
-ui.warm_pose_pool()
+ui.warm_up()
 for _key, _factory in SESSION_DEFAULTS.items():
     if _key not in st.session_state:
         st.session_state[_key] = _factory()

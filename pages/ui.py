@@ -50,11 +50,22 @@ def _pose_pool() -> None:
     start_pose_pool()
 
 
-def warm_pose_pool() -> None:
-    """Warm pose workers for this server process, started once while the user picks a clip: an
-    analysis then skips ~0.5 s of worker start-up. FORM_COACH_POSE_POOL=0 turns them off."""
+@st.cache_resource
+def _warm_up_analysis(home: str) -> None:
+    import threading
+
+    from coach.analysis import warm_up_analysis
+
+    threading.Thread(target=warm_up_analysis, args=(_library(home),), name="warm-library", daemon=True).start()
+
+
+def warm_up() -> None:
+    """Once per server process, while the user picks a clip: warm pose workers (an analysis then
+    skips ~0.5 s of worker start-up; FORM_COACH_POSE_POOL=0 turns them off) and the reference
+    library loaded on a background thread (~0.08 s the first upload would wait for)."""
     if os.environ.get("FORM_COACH_POSE_POOL", "1") != "0":
         _pose_pool()
+    _warm_up_analysis(str(data_home()))
 
 
 def library() -> ReferenceLibrary:

@@ -456,3 +456,18 @@ def test_meta_json_round_trip(saved):
     meta = load_reference(saved).meta
     assert parse_meta(meta.to_json_dict(), where="x") == meta
     assert json.loads(saved.read_text("utf-8"))["format"] == "form-coach-reference"
+
+
+def test_warm_up_loads_every_usable_reference_and_its_features_and_survives_a_corrupt_one(lib, home, poses, bounds):
+    """What the server does while idle: the first upload then finds the references loaded."""
+    from coach import analysis
+
+    add(lib, poses, bounds, name="Good one")
+    add(lib, poses, bounds, name="Bad one")
+    (home / "references" / "bad-one.npz").write_bytes(b"garbage")
+    analysis._FEATURE_CACHE.clear()
+    n = analysis.warm_up_analysis(lib)
+    assert n == len(builtin_entries()) + 1
+    ids = {ref_id for ref_id, _sha in analysis._FEATURE_CACHE}
+    assert "good-one" in ids and "bad-one" not in ids
+    assert all(np.isfinite(f).any() for f in analysis._FEATURE_CACHE.values())
