@@ -60,6 +60,7 @@ ROTATION_SEARCH_SAMPLES = 8
 #: many torso lengths (median; a bench presser's fill: 0.09, a wrong turn of a push-up: 0.5).
 ROTATION_AGREE_TORSO = 0.25
 MIN_PERSON_SHARE = 0.2  # below this share of frames with a person, there is nothing to coach
+VIEW_SURE = 0.5  # below this view confidence, both views' references are compared and the closer one kept
 
 
 @dataclass(frozen=True)
@@ -360,7 +361,7 @@ def analyze_poses(
             recog = recognize_exercise(xy_t, lib)
             ex_def = get_exercise(recog.exercise)
         candidates = [choose_reference(lib, ex_def.id, view.view, xy_t)]
-        if view.confidence < 0.5:
+        if view.confidence < VIEW_SURE:
             # in-between camera angle: let the comparison decide which view's reference is closer
             other = "front" if view.view == "side" else "side"
             alt = choose_reference(lib, ex_def.id, other, xy_t)
