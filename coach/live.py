@@ -36,15 +36,12 @@ import dataclasses
 import json
 import logging
 import math
-import os
 import queue
-import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -62,6 +59,7 @@ from coach.render import draw_caption, draw_skeleton
 from coach.reps import count_reps_pose
 from coach.schema import MIRROR_INDEX, N_LANDMARKS, L
 from coach.settings import CompareSettings, RepSettings
+from coach.video import H264Writer
 
 log = logging.getLogger(__name__)
 
@@ -607,7 +605,7 @@ class LiveRecorder:
         if not 0 <= crf <= 51:
             raise ValueError(f"crf must be in [0, 51], got {crf}")
         self.max_duration_s = float(max_duration_s)
-        self._options = {"crf": str(crf), "preset": preset}
+        self._options = {"crf": crf, "preset": preset}
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
         self._lock = threading.Lock()
         self._closed = False
@@ -617,12 +615,9 @@ class LiveRecorder:
         self._truncated = False
         self._error: BaseException | None = None
         # writer-thread state
-        self._container = None
-        self._stream = None
-        self._tmp: Path | None = None
+        self._writer: H264Writer | None = None
         self._size: tuple[int, int] | None = None  # (width, height) of the input frames
         self._written = 0
-        self._last_pts = -1
         self._last_written_t = 0.0
         self._thread = threading.Thread(target=self._run, name=f"live-recorder-{self.path.name}", daemon=True)
         self._thread.start()
@@ -702,64 +697,29 @@ class LiveRecorder:
                 if self._error is not None:
                     continue
                 self._encode(*item)
-            if self._error is None and self._container is not None:
-                for packet in self._stream.encode():
-                    self._container.mux(packet)
-                self._container.close()
-                self._container = None
-                self._tmp.chmod(0o644)
-                os.replace(self._tmp, self.path)
-                self._tmp = None
+            if self._error is None and self._writer is not None:
+                self._writer.close()  # finishes the file and moves it onto path
         except Exception as exc:  # reported by close(); the media thread must not die
             log.exception("recording %s failed", self.path.name)
             self._error = exc
         finally:
-            if self._container is not None:
+            if self._writer is not None and self._error is not None:
                 with contextlib.suppress(Exception):
-                    self._container.close()
-                self._container = None
-            if self._tmp is not None:
-                self._tmp.unlink(missing_ok=True)
-                self._tmp = None
+                    self._writer.abort()  # nothing left behind
 
     def _encode(self, rgb: np.ndarray, t: float) -> None:
-        import av
-
         h, w = rgb.shape[:2]
         if self._size is None:
             if h < 2 or w < 2:
                 raise ValueError(f"frame must be at least 2x2 px, got {w}x{h}")
-            self._open(w, h)
+            self._writer = H264Writer(self.path, 30.0, timed=True, **self._options)
+            self._size = (w, h)
         tw, th = self._size
         if (w, h) != (tw, th):
             rgb = cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA)
-        if tw % 2 or th % 2:
-            rgb = np.pad(rgb, ((0, th % 2), (0, tw % 2), (0, 0)), mode="edge")
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        pts = max(round(t * 1000.0), self._last_pts + 1)
-        frame.pts = pts
-        frame.time_base = Fraction(1, 1000)
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
-        self._last_pts = pts
+        self._writer.write(rgb, t)
         self._written += 1
-        self._last_written_t = pts / 1000.0
-
-    def _open(self, w: int, h: int) -> None:
-        import av
-
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part")
-        os.close(fd)
-        self._tmp = Path(tmp)
-        self._container = av.open(tmp, mode="w", format="mp4", container_options={"movflags": "+faststart"})
-        stream = self._container.add_stream("libx264", rate=30)
-        stream.width, stream.height = w + w % 2, h + h % 2
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = Fraction(1, 1000)
-        stream.codec_context.time_base = Fraction(1, 1000)
-        stream.options = self._options
-        self._stream = stream
-        self._size = (w, h)
+        self._last_written_t = self._writer.last_time_s
 
 
 # --- one session, and where a media thread finds it ------------------------------------------------

@@ -493,6 +493,7 @@ class H264Writer:
         self.rate = _fps_fraction(fps)
         self.timed = bool(timed)
         self._last_pts = -1
+        self.last_time_s = 0.0  # time of the last frame written (a timed writer's clock, rounded)
         if not 0 <= crf <= 51:
             raise ValueError(f"crf must be in [0, 51], got {crf}")
         self._options = {"crf": str(crf), "preset": preset}
@@ -571,6 +572,7 @@ class H264Writer:
         else:
             frame.pts = self.frames_written
         self._last_pts = frame.pts
+        self.last_time_s = frame.pts / _TIMED_CLOCK_HZ if self.timed else frame.pts / float(self.rate)
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
         self.frames_written += 1
