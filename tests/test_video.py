@@ -341,6 +341,20 @@ def test_writer_round_trip_is_browser_playable(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]  # no temporary left behind
 
 
+def test_timed_writer_keeps_uneven_frame_times_and_needs_them(tmp_path):
+    """A source that dropped frames: each frame shows at its own time, not at i / fps."""
+    out = tmp_path / "timed.mp4"
+    times = [0.0, 0.033, 0.067, 0.2, 0.233, 0.5]
+    with H264Writer(out, 30.0, timed=True) as w:
+        for t in times:
+            w.write(np.zeros((32, 32, 3), np.uint8), t)
+        with pytest.raises(ValueError, match="a timed writer needs each frame's time in seconds, got None"):
+            w.write(np.zeros((32, 32, 3), np.uint8))
+    assert w.last_time_s == pytest.approx(0.5)
+    got = [t for t, _ in iter_frames(out)]
+    assert np.allclose(got, times, atol=0.0015)
+
+
 def test_writer_failure_leaves_no_output(tmp_path):
     out = tmp_path / "out.mp4"
     with pytest.raises(RuntimeError, match="boom"), H264Writer(out, 30.0) as w:
