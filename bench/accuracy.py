@@ -12,7 +12,7 @@ Per video row (keypoints are extracted once and cached by content hash under $FO
   reported per clip. Rows without a `reps` value are not counted in the rep figures.
 - recognition: the exercise `analyze_poses` recognises without being told, for rows whose exercise
   the engine defines; an analysis the engine refuses (no usable person) counts as wrong.
-- view: `detect_view` on the cleaned poses, where the label is front or side.
+- view: `coach.analysis.view_of` on the cleaned poses, where the label is front or side.
 - form score: the score a user gets against the library's reference for the labelled exercise
   (and the labelled view when it is front/side and such a reference exists), i.e. recognition is
   measured separately and does not leak into the form figures.
@@ -194,10 +194,10 @@ def evaluate_poses(seq, *, exercise: str, view: str, library, settings, source: 
     """Everything measured on one performance (raw PoseSequence): reps, view, recognition and
     the form score against the reference of the labelled exercise. Never raises: a failing stage
     leaves its fields None and writes `<stage>_error`."""
-    from coach.analysis import analyze_poses, count_exercise_reps
+    from coach.analysis import analyze_poses, count_exercise_reps, view_of
     from coach.clean import clean_poses
     from coach.exercises import EXERCISES
-    from coach.normalize import detect_view, robust_scale_px
+    from coach.normalize import robust_scale_px
 
     out: dict = {}
     ex_def = EXERCISES.get(exercise)
@@ -217,7 +217,7 @@ def evaluate_poses(seq, *, exercise: str, view: str, library, settings, source: 
     out["t_reps_s"] = round(time.perf_counter() - t0, 3)
 
     try:
-        v = detect_view(cleaned.poses.xy)
+        v = view_of(cleaned.poses)
         out["view_pred"] = v.view
         out["view_confidence"] = v.confidence
     except Exception as exc:
@@ -632,13 +632,12 @@ def _penn_file(folder: Path, name: str) -> Path:
 
 
 def _recognize_only(seq, library, settings, source: str) -> dict:
-    from coach.analysis import analyze_poses
+    from coach.analysis import analyze_poses, view_of
     from coach.clean import clean_poses
-    from coach.normalize import detect_view
 
     out: dict = {}
     cleaned = clean_poses(seq, settings.clean)
-    out["view_pred"] = detect_view(cleaned.poses.xy).view
+    out["view_pred"] = view_of(cleaned.poses).view
     try:
         a = analyze_poses(seq, library=library, settings=settings, source=source)
         out["recognized"] = a.exercise.id

@@ -147,6 +147,7 @@ class Analysis:
             "exercise_ranking": [list(r) for r in self.recognition.ranking] if self.recognition else [],
             "view": self.view.view,
             "view_confidence": self.view.confidence,
+            "view_oblique": self.view.oblique,
             "facing": self.view.facing,
             "reference": self.reference.id,
             "reference_name": self.reference.name,
@@ -224,6 +225,14 @@ def _ref_features(ref: Reference) -> np.ndarray:
         xy = ref.poses.xy
         _FEATURE_CACHE[key] = clip_features(xy / robust_scale_px(xy))
     return _FEATURE_CACHE[key]
+
+
+def view_of(poses: PoseSequence) -> ViewEstimate:
+    """The camera view of a cleaned performance (`normalize.detect_view`). MediaPipe's visibility
+    says which side the body hides, and decides; other sources' confidences (OpenPose, dataset
+    flags) mean something else, so their views come from the widths alone."""
+    from_mediapipe = str(poses.meta.get("model", "")).startswith("mediapipe")
+    return detect_view(poses.xy, poses.visibility if from_mediapipe else None)
 
 
 def warm_up_analysis(library: ReferenceLibrary) -> int:
@@ -344,7 +353,7 @@ def analyze_poses(
         raise PoseError(f"{source or 'input'}: the body is mostly out of frame or hidden — keep head to feet in view")
     scale = robust_scale_px(poses.xy)
     xy_t = poses.xy / scale
-    view = detect_view(poses.xy)
+    view = view_of(poses)
     timings["clean"] = time.perf_counter() - t0
     if progress:
         progress("analysis", 1, 4)
@@ -395,7 +404,7 @@ def analyze_poses(
     if len(candidates) > 1 and ref_meta.view != view.view:
         # the uncertain view is settled by which reference the performance matched
         facing = side_facing(poses.xy) if ref_meta.view == "side" else "camera"
-        view = ViewEstimate(ref_meta.view, view.confidence, facing, view.width_ratio)
+        view = ViewEstimate(ref_meta.view, view.confidence, facing, view.width_ratio, view.oblique)
     findings: list[tuple[int, float, RuleFinding]] = []
     faults: dict[int, list[tuple[str, float]]] = {}
     half = max(1, round(RULE_PEAK_WINDOW_S * poses.fps / 2))
@@ -408,7 +417,7 @@ def analyze_poses(
             warnings_module.simplefilter("ignore", RuntimeWarning)  # a landmark unseen in every frame stays NaN
             peak_xy = np.nanmedian(around, axis=0)
         for rule in ex_def.rules:
-            f = rule.check(peak_xy, rep_xy, view.view)
+            f = rule.check(peak_xy, rep_xy, "oblique" if view.oblique else view.view)
             if f is not None:
                 findings.append((rep.index, rep.peak_s, f))
                 faults.setdefault(rep.index, []).append((f.rule, f.severity))
@@ -438,6 +447,7 @@ def analyze_poses(
         identity_jumps=int(np.nansum(jumps > 1.0)),
         long_gaps_s=_lost_time_s(cleaned, ex_def),
         excluded=comp.excluded,
+        oblique=view.oblique,
     )
     if recog is not None and recog.confidence < 0.5:
         warnings.append(
@@ -723,5 +733,6 @@ __all__ = [
     "choose_reference",
     "extract_video_poses",
     "recognize_exercise",
+    "view_of",
     "warm_up_analysis",
 ]

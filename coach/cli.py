@@ -147,10 +147,9 @@ def cmd_references(args) -> int:
 
 
 def cmd_reference_add(args) -> int:
-    from coach.analysis import count_exercise_reps
+    from coach.analysis import count_exercise_reps, view_of
     from coach.clean import clean_poses
     from coach.exercises import get_exercise
-    from coach.normalize import detect_view
     from coach.references import ReferenceLibrary
     from coach.settings import DEFAULT_SETTINGS
 
@@ -166,7 +165,7 @@ def cmd_reference_add(args) -> int:
     reps = count_exercise_reps(cleaned.poses, ex, DEFAULT_SETTINGS)
     if reps.count == 0:
         raise CoachError(f"{path.name}: expected at least one complete {ex.label.lower()} repetition, found none")
-    view = detect_view(cleaned.poses.xy)
+    view = view_of(cleaned.poses)
     meta = ReferenceLibrary().add(
         cleaned.poses, name=args.name, performer=args.performer or "user", exercise=ex.id, view=args.view,
         facing=view.facing if args.view == "side" else "camera",

@@ -116,7 +116,9 @@ class FormRule:
     cue: str  # formatted with value= and limit=
 
     def check(self, peak_xy: np.ndarray, rep_xy: np.ndarray, view: str) -> RuleFinding | None:
-        if view not in self.views:
+        """view: "side", "front", or "oblique" (a camera at an angle: only rules that hold in
+        both views apply)."""
+        if view not in self.views and not (view == "oblique" and {"side", "front"} <= set(self.views)):
             return None
         value = float(self.measure(peak_xy, rep_xy))
         if not np.isfinite(value):

@@ -209,8 +209,10 @@ def camera_warnings(
     identity_jumps: int,
     long_gaps_s: float,
     excluded: tuple[str, ...],
+    oblique: bool = False,
 ) -> list[str]:
-    """Plain-language warnings about how the clip was filmed."""
+    """Plain-language warnings about how the clip was filmed (oblique: a side view from an angle,
+    `normalize.ViewEstimate`)."""
     w: list[str] = []
     if person_frames < 0.8:
         w.append(f"no person detected in {100 * (1 - person_frames):.0f}% of the frames — keep your whole body in view")
@@ -228,6 +230,11 @@ def camera_warnings(
         w.append(f"filmed from the {view}: {exercise.label.lower()} form is best judged from the {better}")
     if view_confidence < 0.3:
         w.append("camera angle is in between front and side — film square to the side or the front")
+    profile_only = [r for r in exercise.rules if r.views == ("side",)]
+    if oblique and view == "side" and profile_only:
+        parts = ", ".join(dict.fromkeys(r.body_part for r in profile_only))
+        w.append(f"filmed from the side at an angle: the checks that need a true side view ({parts}) were skipped "
+                 "— film square to the side")
     if identity_jumps > 0:
         w.append("the tracked body jumped between frames — several people in view? film one person at a time")
     if long_gaps_s > 1.0:

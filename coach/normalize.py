@@ -102,12 +102,15 @@ def mirror(xy: np.ndarray) -> np.ndarray:
 class ViewEstimate:
     """view: "front" or "side"; confidence 0..1; facing: "left"/"right" (side view: the image
     direction the performer faces), "camera"/"away" (front view), or "unknown"; width_ratio: median
-    shoulder+hip width over torso length (small in a side view)."""
+    shoulder+hip width over torso length (small in a side view); oblique: a side view by what the
+    body hides whose shoulders and hips still look wide (a camera at an angle): limbs are
+    foreshortened, so nothing that needs a true profile is judged."""
 
     view: str
     confidence: float
     facing: str
     width_ratio: float
+    oblique: bool = False
 
 
 # Mean of shoulder and hip widths over the torso length, 2-D. MediaPipe's landmarks give about
@@ -116,17 +119,47 @@ _FRONT_RATIO = 0.39
 _SIDE_RATIO = 0.15
 #: With no width measurable, this share of frames showing one side only makes it a side view.
 ONE_SIDE_MIN_SHARE = 0.5
+# Seen from the side, the body hides its far side, and the pose model says so: the median over the
+# frames of |mean visibility of the left-side landmarks - of the right-side ones| is 0.2-0.45 on
+# side views and 0-0.05 facing the camera (0.18 at most). Widths mislead on oblique and low
+# cameras, where the perspective spreads the shoulders of a side view.
+SIDE_VISIBILITY_GAP = 0.15
+_VISIBILITY_GAP_SURE = 0.1  # this far from SIDE_VISIBILITY_GAP, the view is certain
+_SIDE_PAIRS = (
+    (L.LEFT_SHOULDER, L.RIGHT_SHOULDER), (L.LEFT_ELBOW, L.RIGHT_ELBOW), (L.LEFT_WRIST, L.RIGHT_WRIST),
+    (L.LEFT_HIP, L.RIGHT_HIP), (L.LEFT_KNEE, L.RIGHT_KNEE), (L.LEFT_ANKLE, L.RIGHT_ANKLE), (L.LEFT_EAR, L.RIGHT_EAR),
+)
 
 
-def detect_view(xy: np.ndarray) -> ViewEstimate:
-    """Front vs side from the apparent shoulder and hip widths relative to the torso length, and
-    the facing direction from nose vs ears and toes vs heels.
+def visibility_gap(xy: np.ndarray, visibility: np.ndarray | None) -> float:
+    """Median over the frames with a person of |mean visibility of the left-side landmarks - mean
+    of the right-side ones| (0..1); NaN when the visibility says nothing (none given, or one value
+    everywhere, as in keypoints without confidences)."""
+    if visibility is None:
+        return float("nan")
+    vis = np.asarray(visibility, dtype=np.float64)
+    if vis.shape != xy.shape[:2]:
+        raise ValueError(f"visibility must have shape {xy.shape[:2]}, got {vis.shape}")
+    person = np.isfinite(xy[..., 0]).any(axis=1)
+    vis = vis[person]
+    if vis.size == 0 or not np.isfinite(vis).all() or np.ptp(vis) == 0:
+        return float("nan")
+    left = [a for a, _b in _SIDE_PAIRS]
+    right = [b for _a, b in _SIDE_PAIRS]
+    return float(np.median(np.abs(vis[:, left].mean(axis=1) - vis[:, right].mean(axis=1))))
 
-    A frame where only one of the two widths is seen uses that one. When neither can be measured
-    (the far side is never seen, as in keypoints that mark hidden joints missing) but one side's
-    shoulder and hip are, that is itself a side view: its confidence is the share of frames
-    showing one side only."""
+
+def detect_view(xy: np.ndarray, visibility: np.ndarray | None = None) -> ViewEstimate:
+    """Front vs side, and the facing direction from nose vs ears and toes vs heels.
+
+    With the pose model's visibility (T, 33), the view is read from how much more of one side it
+    sees (`visibility_gap`). Without it, from the apparent shoulder and hip widths relative to the
+    torso length: a frame where only one of the two widths is seen uses that one. When neither
+    can be measured (the far side is never seen, as in keypoints that mark hidden joints missing)
+    but one side's shoulder and hip are, that is itself a side view: its confidence is the share
+    of frames showing one side only."""
     xy = np.asarray(xy, dtype=np.float64)
+    gap = visibility_gap(xy, visibility)
     torso = np.linalg.norm(midpoint(xy, MID_SHOULDER) - midpoint(xy, MID_HIP), axis=-1)
     sw = np.linalg.norm(xy[:, L.LEFT_SHOULDER] - xy[:, L.RIGHT_SHOULDER], axis=-1)
     hw = np.linalg.norm(xy[:, L.LEFT_HIP] - xy[:, L.RIGHT_HIP], axis=-1)
@@ -141,8 +174,14 @@ def detect_view(xy: np.ndarray) -> ViewEstimate:
             return ViewEstimate("side", round(one_side, 3), side_facing(xy), ratio)
         return ViewEstimate("unknown", 0.0, "unknown", ratio)
     mid = (_FRONT_RATIO + _SIDE_RATIO) / 2
-    view = "front" if ratio >= mid else "side"
-    conf = float(np.clip(abs(ratio - mid) / ((_FRONT_RATIO - _SIDE_RATIO) / 2), 0.0, 1.0))
+    oblique = False
+    if np.isfinite(gap):
+        view = "side" if gap > SIDE_VISIBILITY_GAP else "front"
+        conf = float(np.clip(abs(gap - SIDE_VISIBILITY_GAP) / _VISIBILITY_GAP_SURE, 0.0, 1.0))
+        oblique = view == "side" and ratio >= mid
+    else:
+        view = "front" if ratio >= mid else "side"
+        conf = float(np.clip(abs(ratio - mid) / ((_FRONT_RATIO - _SIDE_RATIO) / 2), 0.0, 1.0))
     if view == "side":
         facing = side_facing(xy)
     else:
@@ -150,7 +189,7 @@ def detect_view(xy: np.ndarray) -> ViewEstimate:
         med = np.nanmedian(lx) if np.isfinite(lx).any() else np.nan
         # facing the camera, the performer's left shoulder is on the image right
         facing = "unknown" if not np.isfinite(med) else ("camera" if med > 0 else "away")
-    return ViewEstimate(view, round(conf, 3), facing, round(ratio, 3))
+    return ViewEstimate(view, round(conf, 3), facing, round(ratio, 3), oblique)
 
 
 def _one_side_share(xy: np.ndarray) -> float:

@@ -231,7 +231,7 @@ def _summary_html(s: Mapping) -> str:
         for label, value, sub in cards
     )
     facing = s.get("facing")
-    view = _e(s.get("view"))
+    view = _e(s.get("view")) + (", at an angle" if s.get("view_oblique") is True else "")
     if facing and facing not in ("unknown", "camera"):
         view += f", facing {_e(facing)}"
     rows = [

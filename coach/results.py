@@ -560,8 +560,8 @@ def add_reference_from_file(
 ) -> ReferenceMeta:
     """Add a user reference from a video or keypoint file: clean the poses, count the reps of
     `exercise` (at least one complete rep is required) and save it under a new id."""
+    from coach.analysis import view_of
     from coach.clean import clean_poses
-    from coach.normalize import detect_view
 
     path = Path(path)
     ex = get_exercise(exercise)
@@ -575,7 +575,7 @@ def add_reference_from_file(
     reps = count_exercise_reps(cleaned.poses, ex, settings)
     if reps.count == 0:
         raise PoseError(f"{path.name}: expected at least one complete {ex.label.lower()} repetition, found none")
-    est = detect_view(cleaned.poses.xy)
+    est = view_of(cleaned.poses)
     facing = est.facing if view == "side" and est.facing in ("left", "right") else ("camera" if view == "front" else "unknown")
     return library.add(
         cleaned.poses, name=name, performer=performer.strip(), exercise=ex.id, view=view, facing=facing,

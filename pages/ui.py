@@ -144,7 +144,7 @@ def render_summary(bundle: dict) -> None:
     bits = [
         f"verdict confidence **{_fmt(None if conf is None else 100 * conf)}%**",
         f"exercise **{s['exercise_label']}** ({_fmt(100 * s['exercise_confidence'])}% sure)",
-        f"view **{s['view']}** ({_fmt(100 * s['view_confidence'])}% sure)",
+        f"view **{s['view']}{', at an angle' if s.get('view_oblique') else ''}** ({_fmt(100 * s['view_confidence'])}% sure)",
         f"reference `{s['reference']}` ({s['reference_view']} view)",
         R.clip_rate_text(s),
     ]

@@ -15,7 +15,7 @@ from coach.kinematics import (
     range_of_motion,
     trunk_lean_deg,
 )
-from coach.normalize import bbox_l2, body_frame, detect_view, mirror, robust_scale_px
+from coach.normalize import bbox_l2, body_frame, detect_view, mirror, robust_scale_px, visibility_gap
 from coach.pose import PoseSequence
 from coach.schema import N_LANDMARKS, L
 from coach.settings import CleanSettings
@@ -130,6 +130,36 @@ def test_detect_view_front_and_side_and_facing():
     v2 = detect_view(side)
     assert v2.view == "side" and v2.facing == "right"
     assert detect_view(mirror(body_frame(side))).facing == "left"
+
+
+def test_view_from_visibility_and_its_fallback_to_widths():
+    """The side the pose model cannot see decides; a visibility with one value everywhere (a
+    format without confidences) says nothing, so the widths decide."""
+    front = np.repeat(_standing(1), 10, axis=0)
+    vis = np.full(front.shape[:2], 0.95)
+    for j in (L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST, L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE, L.LEFT_EAR):
+        vis[:, j] = 0.4  # the left side hidden: a side view whatever the widths say
+    v = detect_view(front, vis)
+    assert (v.view, v.confidence, v.oblique) == ("side", 1.0, True)  # wide shoulders: an angled camera
+    assert detect_view(front, np.full(front.shape[:2], 0.95)).view == "front"
+    assert np.isnan(visibility_gap(front, np.ones(front.shape[:2])))
+    assert detect_view(front, np.ones(front.shape[:2])) == detect_view(front)
+    with pytest.raises(ValueError, match=r"visibility must have shape \(10, 33\), got \(10, 5\)"):
+        detect_view(front, np.ones((10, 5)))
+
+
+def test_an_oblique_view_checks_only_rules_that_hold_in_both_views():
+    from coach.exercises import get_exercise
+
+    rules = {r.name: r for r in get_exercise("push_up").rules + get_exercise("lunge").rules}
+    bent = np.repeat(_standing(1), 3, axis=0)
+    assert rules["push_up_depth"].views == ("side",)
+    assert rules["push_up_depth"].check(bent[0], bent, "oblique") is None
+    lean = rules["lunge_trunk_lean"]
+    assert set(lean.views) == {"side", "front"}
+    tilted = bent.copy()
+    tilted[:, :, 0] += (250 - tilted[:, :, 1]) * 0.8  # the whole body leans ~40 deg
+    assert lean.check(tilted[0], tilted, "oblique") == lean.check(tilted[0], tilted, "side") is not None
 
 
 def test_detect_view_when_keypoints_drop_the_far_side():

@@ -80,6 +80,31 @@ def test_exercise_is_recognised_without_being_told(home, rel):
     assert ranking[row["exercise"]] == min(ranking.values())
 
 
+VIEW_CLIPS = [
+    # (clip, view, oblique): why it is here
+    ("videos/formfit-jrplatin/squat.mp4", "side", True),  # the shoulders look wide: the widths alone said front
+    ("videos/formfit-jrplatin/deadlift.mp4", "side", False),  # a true profile
+    ("videos/gym-rom-wissem/bicep_curls.mp4", "front", False),
+]
+
+
+@pytest.mark.parametrize(("rel", "view", "oblique"), VIEW_CLIPS)
+def test_the_view_comes_from_the_side_the_body_hides(home, rel, view, oblique):
+    from coach.analysis import view_of
+    from coach.normalize import detect_view
+
+    a = _analyze(rel, exercise=_manifest()[rel]["exercise"])
+    v = view_of(a.poses)
+    print(f"{rel}: {v}")
+    assert (v.view, v.oblique) == (view, oblique) and v.confidence >= 0.5
+    profile_rules = [r.name for r in a.exercise.rules if r.views == ("side",)]
+    warned = [w for w in a.warnings if "filmed from the side at an angle" in w]
+    assert len(warned) == (1 if oblique and profile_rules else 0), (profile_rules, a.warnings)
+    if rel.endswith("formfit-jrplatin/squat.mp4"):
+        assert detect_view(a.poses.xy).view == "front"  # the widths alone get it wrong
+        assert a.view.view == "side" and a.reference.view == "side"
+
+
 def test_walking_counts_no_reps(home):
     from coach.analysis import count_exercise_reps, extract_video_poses
     from coach.clean import clean_poses
