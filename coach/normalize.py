@@ -121,7 +121,7 @@ _SIDE_RATIO = 0.15
 ONE_SIDE_MIN_SHARE = 0.5
 # Seen from the side, the body hides its far side, and the pose model says so: the median over the
 # frames of |mean visibility of the left-side landmarks - of the right-side ones| is 0.2-0.45 on
-# side views and 0-0.05 facing the camera (0.18 at most). Widths mislead on oblique and low
+# side views and 0-0.08 facing the camera (the shared clips). Widths mislead on oblique and low
 # cameras, where the perspective spreads the shoulders of a side view.
 SIDE_VISIBILITY_GAP = 0.15
 _VISIBILITY_GAP_SURE = 0.1  # this far from SIDE_VISIBILITY_GAP, the view is certain
