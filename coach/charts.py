@@ -81,12 +81,27 @@ def angles_chart(x, *, names: list[str] | None = None, columns: int = 2, panel_w
     )
 
 
+MAX_REP_TAGS = 20  # rep labels one chart row holds legibly at dashboard width
+FULL_REP_TAGS = 6  # up to this many reps the labels read "rep N", beyond it just "N"
+
+
+def _rep_tags(spans: pd.DataFrame) -> pd.DataFrame:
+    """The spans to label and their text: "rep N" for a short set; a long one gets numbers only,
+    thinned to every k-th rep, so the labels never run into each other (19 jumping jacks in 22 s
+    printed "rep 1rep 2rep 3..." as one unreadable line)."""
+    n = len(spans)
+    every = -(-n // MAX_REP_TAGS)
+    out = spans[(spans["rep"] - 1) % every == 0].copy()
+    out["label"] = [f"rep {r}" if n <= FULL_REP_TAGS else str(r) for r in out["rep"]]
+    return out
+
+
 def similarity_chart(x, *, height: int = 200) -> alt.LayerChart:
     """Pose similarity to the reference (weighted cosine, 0-1) over time, reps shaded and labelled."""
     b = as_bundle(x)
     sim = R.similarity_frame(b)
     spans = R.rep_spans_frame(b)
-    title = alt.TitleParams("Similarity to the reference over time", subtitle="1 = same pose; shaded: counted reps")
+    title = alt.TitleParams("Similarity to the reference over time", subtitle="1 = same pose; shaded and numbered: counted reps")
     ok = sim["similarity"].notna()
     lo = float(min(0.5, sim.loc[ok, "similarity"].min())) if ok.any() else 0.0
     y_scale = alt.Scale(domain=[max(lo - 0.02, -1.0), 1.0])
@@ -108,7 +123,7 @@ def similarity_chart(x, *, height: int = 200) -> alt.LayerChart:
                      alt.Tooltip("start_s:Q", title="start (s)"), alt.Tooltip("end_s:Q", title="end (s)")],
         )
         text = (
-            alt.Chart(spans)
+            alt.Chart(_rep_tags(spans))
             .transform_calculate(mid="(datum.start_s + datum.end_s) / 2")
             .mark_text(dy=-6, baseline="bottom", color="#7a5a00", fontSize=11)
             .encode(x="mid:Q", y=alt.value(12), text="label:N")
@@ -153,9 +168,14 @@ def dtw_bars(x, *, key_only: bool = False, body_only: bool = True) -> alt.Chart:
     )
 
 
+GROUPED_TEMPO_REPS = 6  # up to this many reps, bars side by side; a longer set gets `_tempo_long`
+LONG_TEMPO_WIDTH_PX = 300  # plot width of each phase's row in a long set (fits half the page)
+
+
 def tempo_chart(x) -> alt.FacetChart:
     """Per rep, seconds of each phase (to the working extreme, back, pause there): you vs the
-    reference's typical rep, as grouped bars."""
+    reference's typical rep, as grouped bars (one column per phase); a set of more than
+    GROUPED_TEMPO_REPS reps gets one row per phase instead (`_tempo_long`)."""
     b = as_bundle(x)
     df = R.tempo_frame(b)
     sub = ["seconds per phase; reference = its typical rep"]
@@ -166,6 +186,9 @@ def tempo_chart(x) -> alt.FacetChart:
         return _empty("Tempo per rep", "no complete rep to time")
     phases = list(R.phase_names(b))
     reps = list(dict.fromkeys(df["rep"]))
+    if len(reps) > GROUPED_TEMPO_REPS:
+        sub[0] = "seconds per phase: your reps as bars, the reference's typical rep as the dashed line"
+        return _tempo_long(df, phases, alt.TitleParams("Tempo per rep", subtitle=sub))
     return (
         alt.Chart(df)
         .mark_bar()
@@ -179,6 +202,43 @@ def tempo_chart(x) -> alt.FacetChart:
                      alt.Tooltip("seconds:Q", title="time (s)", format=".2f")],
         )
         .properties(width=max(90, min(150, 34 * len(reps))), height=180, title=title)
+    )
+
+
+def _tempo_long(df: pd.DataFrame, phases: list[str], title: alt.TitleParams) -> alt.FacetChart:
+    """A long set's tempo: one row per phase, your bars per rep against the reference's typical
+    rep as a dashed line. Grouped bars for 19 jumping jacks were 3 px wide and ran off the page."""
+    n = int(df["rep_index"].max())
+    every = -(-n // 20)  # at most ~20 rep numbers on the axis
+    bars = (
+        alt.Chart()
+        .transform_filter(alt.datum.who == R.YOU)
+        .mark_bar()
+        .encode(
+            x=alt.X("rep_index:O", title="rep", axis=alt.Axis(labelAngle=0, values=list(range(1, n + 1, every)))),
+            y=alt.Y("seconds:Q", title="time (s)"),
+            color=alt.value(YOU_COLOR),  # the subtitle says which is which: a legend would merge bar and line
+            tooltip=[alt.Tooltip("rep:N"), alt.Tooltip("phase:N"), alt.Tooltip("seconds:Q", title="time (s)", format=".2f")],
+        )
+    )
+    ref = (
+        alt.Chart()
+        .transform_filter(alt.datum.who == R.REFERENCE)
+        .mark_rule(strokeWidth=2)
+        .encode(
+            y=alt.Y("mean(seconds):Q"),
+            color=alt.value(REF_COLOR),
+            strokeDash=alt.value([6, 4]),
+            tooltip=[alt.Tooltip("phase:N"), alt.Tooltip("mean(seconds):Q", title="reference (s)", format=".2f")],
+        )
+    )
+    return (
+        alt.layer(bars, ref, data=df)
+        .properties(width=LONG_TEMPO_WIDTH_PX, height=70)
+        .facet(row=alt.Row("phase:N", title=None, sort=phases,
+                           header=alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start",
+                                             labelOrient="top", labelFontSize=12)))
+        .properties(title=title)
     )
 
 

@@ -102,7 +102,10 @@ def _tempo(bundle: dict) -> alt.TopLevelMixin:
     """The tempo bars, one column per phase, each wide enough for its "Rep n" labels at 12 px
     (Vega-Lite cannot fit a faceted chart to a width)."""
     chart = charts.tempo_chart(bundle)
-    if "column" not in chart.to_dict(validate=False).get("encoding", {}):
+    spec = chart.to_dict(validate=False)
+    if "facet" in spec:  # a long set: one row per phase, already a fixed width
+        return chart
+    if "column" not in spec.get("encoding", {}):
         return _fit(chart, NARROW_PX)  # the "no complete rep" message
     n_reps = len(bundle["summary"].get("rep_details") or [])
     return chart.properties(width=int(min(max(44 * n_reps, 130), 260)))

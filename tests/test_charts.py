@@ -170,6 +170,25 @@ def test_similarity_chart_has_the_series_and_one_span_per_rep(same, bundle):
     chart.to_dict()
 
 
+def test_similarity_chart_rep_labels_stay_legible_for_a_long_set(same, bundle):
+    _spans, labels, _line = C.similarity_chart(bundle).layer
+    assert list(labels.data["label"]) == [f"rep {r.index}" for r in same.reps.reps]  # a short set
+    # a jump-rope set: 45 reps of 0.5 s each
+    many = json.loads(json.dumps(bundle))
+    many["summary"]["rep_details"] = [
+        {**many["summary"]["rep_details"][0], "rep": k + 1, "start_s": 0.5 * k, "end_s": 0.5 * k + 0.4}
+        for k in range(45)
+    ]
+    chart = C.similarity_chart(many)
+    spans, labels, _line = chart.layer
+    assert len(spans.data) == 45  # every rep still shaded
+    tags = list(labels.data["label"])
+    assert len(tags) <= C.MAX_REP_TAGS
+    assert tags[0] == "1" and all(t.isdigit() for t in tags)
+    assert list(labels.data["rep"]) == list(range(1, 46, 3))
+    chart.to_dict()
+
+
 def test_dtw_bars_leave_out_hidden_keypoints_and_list_them(bundle):
     hidden = json.loads(json.dumps(bundle))
     hidden["summary"]["per_keypoint_dtw"]["left_knee"] = None
@@ -207,6 +226,34 @@ def test_tempo_chart_says_why_a_phase_the_clip_cut_has_no_bar(bundle):
     assert len(chart.data) == n_reps * 3 * 2 - 1
     assert "before or after the recording" in " ".join(chart.to_dict()["title"]["subtitle"])
     assert "before or after" not in " ".join(C.tempo_chart(bundle).to_dict()["title"]["subtitle"])
+
+
+def _long_set(bundle: dict, n: int) -> dict:
+    """The bundle with its first rep repeated n times, 1 s apart (a long set's tables)."""
+    many = json.loads(json.dumps(bundle))
+    first = many["summary"]["rep_details"][0]
+    many["summary"]["rep_details"] = [
+        {**first, "rep": k + 1, "start_s": first["start_s"] + k, "end_s": first["end_s"] + k} for k in range(n)
+    ]
+    return many
+
+
+def test_tempo_chart_of_a_long_set_has_a_row_per_phase_and_the_reference_as_a_line(bundle):
+    from coach.report import REPORT_CHARTS
+
+    many = _long_set(bundle, 19)
+    chart = C.tempo_chart(many)
+    spec = chart.to_dict()
+    assert spec["facet"]["row"]["field"] == "phase"  # rows: the page width does not grow with the reps
+    bars, rule = spec["spec"]["layer"]
+    assert bars["mark"]["type"] == "bar" and rule["mark"]["type"] == "rule"
+    df = chart.data
+    assert len(df) == 19 * 3 * 2
+    assert len(df[df["who"] == R.YOU]) == 19 * 3  # one bar per rep and phase; the reference one line each
+    assert len(bars["encoding"]["x"]["axis"]["values"]) <= 20
+    assert C.tempo_chart(_long_set(bundle, C.GROUPED_TEMPO_REPS)).to_dict()["encoding"]["column"]["field"] == "phase"
+    tempo = next(c for c in REPORT_CHARTS if c.key == "tempo")
+    assert "facet" in tempo.build(many).to_dict()  # the report keeps the rows
 
 
 def test_moment_arm_chart_has_hip_and_knee_over_time_and_a_zero_line(same, bundle):
