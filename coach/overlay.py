@@ -103,7 +103,10 @@ def overlay_tracks(a: Analysis) -> tuple[np.ndarray, np.ndarray, list[str]]:
             centre[:, c] = np.interp(tt, tt[ok], centre[ok, c])
     ghost = np.full((t, N_LANDMARKS, 2), np.nan)
     ref_frames = comp.ref_frames[an_of_frame]
-    for f in range(t):
+    # the ghost follows the person: none over a title card or while they are out of view (the
+    # hip centre above is only carried across frames where other joints are seen)
+    person = np.isfinite(np.asarray(a.poses.xy)[..., 0]).any(axis=1)
+    for f in np.flatnonzero(person):
         pose = retarget(rb[ref_frames[f]], ref_len, user_len)
         ghost[f] = centre[f] + pose * scale
 
