@@ -209,13 +209,14 @@ def _tempo_long(df: pd.DataFrame, phases: list[str], title: alt.TitleParams) -> 
     """A long set's tempo: one row per phase, your bars per rep against the reference's typical
     rep as a dashed line. Grouped bars for 19 jumping jacks were 3 px wide and ran off the page."""
     n = int(df["rep_index"].max())
-    every = -(-n // 20)  # at most ~20 rep numbers on the axis
+    every = -(-n // 10)  # at most 10 rep numbers on the axis: two digits need ~30 px each
     bars = (
         alt.Chart()
         .transform_filter(alt.datum.who == R.YOU)
         .mark_bar()
         .encode(
-            x=alt.X("rep_index:O", title="rep", axis=alt.Axis(labelAngle=0, values=list(range(1, n + 1, every)))),
+            x=alt.X("rep_index:O", title="rep", axis=alt.Axis(labelAngle=0, values=list(range(1, n + 1, every)),
+                                                        labelOverlap="parity")),
             y=alt.Y("seconds:Q", title="time (s)"),
             color=alt.value(YOU_COLOR),  # the subtitle says which is which: a legend would merge bar and line
             tooltip=[alt.Tooltip("rep:N"), alt.Tooltip("phase:N"), alt.Tooltip("seconds:Q", title="time (s)", format=".2f")],
