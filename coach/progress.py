@@ -316,16 +316,25 @@ def _angle_features(poses: PoseSequence) -> tuple[np.ndarray, np.ndarray]:
     return a, keep
 
 
+def _person_span(poses: PoseSequence) -> tuple[int, int]:
+    """[first, last + 1) of the frames with a person; the whole clip when there is none."""
+    seen = np.flatnonzero(np.isfinite(poses.xy[..., 0]).any(axis=1))
+    return (int(seen[0]), int(seen[-1]) + 1) if seen.size else (0, poses.n_frames)
+
+
 def align_sessions(before: PoseSequence, after: PoseSequence) -> AlignedPair:
-    """DTW over the joint angles (view- and position-independent) seen in both sessions."""
-    fb, kb = _angle_features(before)
-    fa, ka = _angle_features(after)
+    """DTW over the joint angles (view- and position-independent) seen in both sessions, from
+    each one's first to its last frame with a person (a title card or a walk out is not part of
+    the movement: stretched to its edge angles, it paired a skeleton with an empty panel)."""
+    (b0, b1), (a0, a1) = _person_span(before), _person_span(after)
+    fb, kb = _angle_features(before.slice(b0, b1))
+    fa, ka = _angle_features(after.slice(a0, a1))
     both = kb & ka
     if not both.any():
         raise ValueError("expected some joint visible in both sessions, got none in common")
     fb, fa = fb[:, both[kb]], fa[:, both[ka]]
     res = dtw_align(fb, fa, window_frac=1.0)  # any tempo change is allowed between two sessions
-    return AlignedPair(res.path[:, 0].copy(), res.path[:, 1].copy(), res.distance)
+    return AlignedPair(res.path[:, 0] + b0, res.path[:, 1] + a0, res.distance)
 
 
 def write_comparison_video(
@@ -346,8 +355,9 @@ def write_comparison_video(
     norm = [body_frame(before.xy), body_frame(after.xy)]
     # one scale for both panels so a deeper squat looks deeper; each body centred on its own box
     spans, mids = [], []
-    for n in norm:
-        lo, hi = np.nanmin(n, axis=1), np.nanmax(n, axis=1)  # (T, 2) per-frame box, torso lengths
+    for body in norm:
+        seen = body[np.isfinite(body[..., 0]).any(axis=1)]  # frames with a person
+        lo, hi = np.nanmin(seen, axis=1), np.nanmax(seen, axis=1)  # (T', 2) per-frame box, torso lengths
         spans.append(np.nanpercentile(hi - lo, 95, axis=0) if np.isfinite(lo).any() else np.array([2.0, 4.0]))
         mids.append(np.nanmedian((hi + lo) / 2, axis=0) if np.isfinite(lo).any() else np.zeros(2))
     px_per_torso = 0.85 * panel_px / max(float(np.max(spans)), 1.0)

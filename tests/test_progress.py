@@ -127,6 +127,27 @@ def test_two_sessions_aligned_by_dtw_side_by_side(tmp_path, lib):
     assert frames == len(pair.before_idx)
 
 
+def test_side_by_side_pairs_only_frames_with_a_person(tmp_path, lib):
+    """A title card before one session and a walk-out after the other are not paired with the
+    movement: the replay starts and ends where each session has a person."""
+    squat = lib.get("model-squat-side").poses
+    n, card = squat.n_frames, 20
+    xyz = np.concatenate([np.full((card, *squat.xyz.shape[1:]), np.nan, dtype=np.float32), squat.xyz])
+    carded = squat.replace(xyz=xyz, visibility=np.concatenate([np.zeros((card, squat.xyz.shape[1]), np.float32),
+                                                               squat.visibility]),
+                           timestamps_s=np.arange(n + card) / squat.fps)
+    walked = np.array(squat.xyz)
+    walked[-15:] = np.nan
+    left = squat.replace(xyz=walked)
+    pair = P.align_sessions(carded, left)
+    assert pair.before_idx[0] == card and pair.after_idx[0] == 0
+    assert pair.before_idx[-1] == n + card - 1 and pair.after_idx[-1] == n - 16
+    # the same squat on both sides: every pair is the same moment
+    assert np.median(np.abs((pair.before_idx - card) - pair.after_idx)) <= 1.0
+    out = tmp_path / "carded.mp4"
+    assert len(P.write_comparison_video(carded, left, out, panel_px=120).before_idx) == len(pair.before_idx)
+
+
 def test_session_point_from_a_real_bundle(lib):
     a = analyze_poses(lib.get("model-squat-front").poses, library=lib, reference_id="model-squat-side")
     b = R.analysis_to_bundle(a)
