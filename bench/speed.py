@@ -360,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--_long-child", dest="long_child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     os.environ.setdefault("GLOG_minloglevel", "2")
+    from coach import pose as _pose
+
+    _pose.QUIET_NATIVE_LOGS = True  # MediaPipe's start-up notes, which the env var does not reach
     if args.long_child:
         long_child(Path(args.long_child))
         return 0

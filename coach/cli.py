@@ -250,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # those env vars do not reach the notes MediaPipe writes as it starts
+        from coach import pose
+
+        pose.QUIET_NATIVE_LOGS = True
     try:
         return args.func(args)
     except CoachError as exc:

@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
 import logging
 import math
+import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,6 +190,34 @@ class PoseEstimator(Protocol):
     def close(self) -> None: ...
 
 
+#: Send MediaPipe's native start-up notes (a TFLite INFO line and two absl warnings per pose graph,
+#: written to file descriptor 2 before any log level applies) to /dev/null. A command-line entry
+#: point sets it; a server leaves it off, since the redirect briefly covers every thread's stderr.
+QUIET_NATIVE_LOGS = False
+
+
+@contextlib.contextmanager
+def _native_stderr_quieted() -> Iterator[None]:
+    if not QUIET_NATIVE_LOGS:
+        yield
+        return
+    if sys.stderr is not None:
+        sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: nothing to quiet
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class MediaPipeEstimator:
     """MediaPipe Pose (legacy solutions API, model_complexity=1: the model bundled in
     mediapipe 0.10.21, so it runs offline; complexities 0 and 2 would download)."""
@@ -195,20 +226,27 @@ class MediaPipeEstimator:
 
     def __init__(self, *, static_image_mode: bool = False, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5) -> None:
-        import mediapipe as mp  # heavy import kept behind the seam
+        with _native_stderr_quieted():
+            import mediapipe as mp  # heavy import kept behind the seam
 
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=static_image_mode,
-            model_complexity=1,
-            smooth_landmarks=True,
-            enable_segmentation=False,
-            min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence,
-        )
+            self._pose = mp.solutions.pose.Pose(
+                static_image_mode=static_image_mode,
+                model_complexity=1,
+                smooth_landmarks=True,
+                enable_segmentation=False,
+                min_detection_confidence=min_detection_confidence,
+                min_tracking_confidence=min_tracking_confidence,
+            )
+        self._started = False
 
     def process(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         h, w = rgb.shape[:2]
-        res = self._pose.process(rgb)
+        if self._started:
+            res = self._pose.process(rgb)
+        else:  # the first inference sets up the TFLite delegate, which says so on stderr
+            with _native_stderr_quieted():
+                res = self._pose.process(rgb)
+            self._started = True
         if res.pose_landmarks is None:
             return None
         lms = res.pose_landmarks.landmark
