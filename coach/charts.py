@@ -22,6 +22,8 @@ SPAN_COLOR = "#f2c14e"
 WHO_SCALE = alt.Scale(domain=[R.YOU, R.REFERENCE], range=[YOU_COLOR, REF_COLOR])
 WHO_DASH = alt.Scale(domain=[R.YOU, R.REFERENCE], range=[[1, 0], [6, 4]])
 WHO_LEGEND = alt.Legend(title=None)
+# about a dozen time ticks at any width: a wide chart of a 10 s clip labelled every 0.2 s
+TIME_AXIS = alt.Axis(tickCount=12)
 # Streamlit sizes charts with autosize "fit": `height` is the whole chart, titles and legends
 # included, so charts with a title ask for this much more than their plot area.
 TITLE_PX = 60
@@ -109,7 +111,7 @@ def similarity_chart(x, *, height: int = 200) -> alt.LayerChart:
         alt.Chart(sim)
         .mark_line(color=YOU_COLOR, strokeWidth=2)
         .encode(
-            x=alt.X("time_s:Q", title="time (s)"),
+            x=alt.X("time_s:Q", title="time (s)", axis=TIME_AXIS),
             y=alt.Y("similarity:Q", title="similarity (cosine)", scale=y_scale),
             tooltip=[alt.Tooltip("time_s:Q", title="time (s)", format=".2f"),
                      alt.Tooltip("similarity:Q", format=".2f"), alt.Tooltip("rep:Q")],
@@ -118,7 +120,7 @@ def similarity_chart(x, *, height: int = 200) -> alt.LayerChart:
     layers = []
     if not spans.empty:
         rect = alt.Chart(spans).mark_rect(color=SPAN_COLOR, opacity=0.25).encode(
-            x=alt.X("start_s:Q", title="time (s)"), x2="end_s:Q",
+            x=alt.X("start_s:Q", title="time (s)", axis=TIME_AXIS), x2="end_s:Q",
             tooltip=[alt.Tooltip("label:N", title="rep"), alt.Tooltip("score:Q", format=".0f"),
                      alt.Tooltip("start_s:Q", title="start (s)"), alt.Tooltip("end_s:Q", title="end (s)")],
         )
@@ -256,7 +258,7 @@ def moment_arm_chart(x, *, height: int = 200) -> alt.LayerChart:
         alt.Chart(df)
         .mark_line(strokeWidth=2)
         .encode(
-            x=alt.X("time_s:Q", title="time (s)"),
+            x=alt.X("time_s:Q", title="time (s)", axis=TIME_AXIS),
             y=alt.Y("torso_lengths:Q", title="torso lengths"),
             color=alt.Color("joint:N", scale=alt.Scale(domain=["Hip", "Knee"], range=["#d1495b", YOU_COLOR]),
                             legend=alt.Legend(title=None)),
@@ -273,7 +275,7 @@ def moment_arm_chart(x, *, height: int = 200) -> alt.LayerChart:
     spans = R.rep_spans_frame(b)
     if not spans.empty:
         layers.append(alt.Chart(spans).mark_rect(color=SPAN_COLOR, opacity=0.18).encode(
-            x=alt.X("start_s:Q", title="time (s)"), x2="end_s:Q"))
+            x=alt.X("start_s:Q", title="time (s)", axis=TIME_AXIS), x2="end_s:Q"))
     return alt.layer(*layers, zero, lines, zero_text).properties(title=title, height=height + TITLE_PX)
 
 

@@ -45,4 +45,9 @@ ui.render_results(bundle, video_path=None, key="shared")
 replay = ui.run_safely("drawing the skeleton replay", lambda: replay_bytes(token))
 if replay:
     st.markdown("#### Skeleton replay")
-    st.video(replay, format="video/mp4", loop=True, muted=True)
+    # beside its caption, as the annotated video on the Analyze page: full width, a phone clip's
+    # replay stood taller than the screen
+    vid, text = st.columns([3, 2])
+    vid.video(replay, format="video/mp4", loop=True, muted=True)
+    text.markdown("The body landmarks this result was computed from, frame by frame. The video itself "
+                  "is not shared: a link carries only the results and these keypoints.")
