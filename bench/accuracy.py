@@ -954,9 +954,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging
-    from coach import pose as _pose
+    from coach.pose import quiet_native_stderr
 
-    _pose.QUIET_NATIVE_LOGS = True  # MediaPipe's start-up notes, which the env var does not reach
+    quiet_native_stderr()  # MediaPipe's start-up notes, which the env var does not reach
     if args.cache_dir:
         os.environ["FORM_COACH_HOME"] = str(Path(args.cache_dir).resolve())
     manifest = Path(args.manifest).resolve()

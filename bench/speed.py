@@ -360,9 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--_long-child", dest="long_child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     os.environ.setdefault("GLOG_minloglevel", "2")
-    from coach import pose as _pose
+    from coach.pose import quiet_native_stderr
 
-    _pose.QUIET_NATIVE_LOGS = True  # MediaPipe's start-up notes, which the env var does not reach
+    quiet_native_stderr()  # MediaPipe's start-up notes, which the env var does not reach
     if args.long_child:
         long_child(Path(args.long_child))
         return 0

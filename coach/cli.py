@@ -249,11 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     # the entry point (not the library) quiets MediaPipe's C++ logging on stderr
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:  # those env vars do not reach the notes MediaPipe writes as it starts
-        from coach import pose
+        from coach.pose import quiet_native_stderr
 
-        pose.QUIET_NATIVE_LOGS = True
+        quiet_native_stderr()  # before logging binds its handler to sys.stderr
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
     except CoachError as exc:

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import json
@@ -190,32 +189,26 @@ class PoseEstimator(Protocol):
     def close(self) -> None: ...
 
 
-#: Send MediaPipe's native start-up notes (a TFLite INFO line and two absl warnings per pose graph,
-#: written to file descriptor 2 before any log level applies) to /dev/null. A command-line entry
-#: point sets it; a server leaves it off, since the redirect briefly covers every thread's stderr.
-QUIET_NATIVE_LOGS = False
-
-
-@contextlib.contextmanager
-def _native_stderr_quieted() -> Iterator[None]:
-    if not QUIET_NATIVE_LOGS:
-        yield
-        return
+def quiet_native_stderr() -> bool:
+    """For a command-line process: point file descriptor 2 at /dev/null for the rest of the run
+    and keep Python's `sys.stderr` (messages, progress, logging, tracebacks) on a copy of the real
+    one. MediaPipe's TFLite and absl code write start-up notes straight to fd 2, from the graph's
+    own threads and when a model first runs (for a clip with no one in view: whenever something is
+    first detected), which no log level reaches. Not for a server: it silences every thread's
+    native output. Child processes inherit the quiet fd 2. Returns False when there is no stderr."""
+    try:
+        real = os.dup(2)
+    except OSError:
+        return False
     if sys.stderr is not None:
         sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr at all: nothing to quiet
-        yield
-        return
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    sys.stderr = io.TextIOWrapper(open(real, "wb", buffering=0), encoding=encoding,
+                                  errors="backslashreplace", write_through=True)
     devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    return True
 
 
 class MediaPipeEstimator:
@@ -226,27 +219,20 @@ class MediaPipeEstimator:
 
     def __init__(self, *, static_image_mode: bool = False, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5) -> None:
-        with _native_stderr_quieted():
-            import mediapipe as mp  # heavy import kept behind the seam
+        import mediapipe as mp  # heavy import kept behind the seam
 
-            self._pose = mp.solutions.pose.Pose(
-                static_image_mode=static_image_mode,
-                model_complexity=1,
-                smooth_landmarks=True,
-                enable_segmentation=False,
-                min_detection_confidence=min_detection_confidence,
-                min_tracking_confidence=min_tracking_confidence,
-            )
-        self._started = False
+        self._pose = mp.solutions.pose.Pose(
+            static_image_mode=static_image_mode,
+            model_complexity=1,
+            smooth_landmarks=True,
+            enable_segmentation=False,
+            min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+        )
 
     def process(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         h, w = rgb.shape[:2]
-        if self._started:
-            res = self._pose.process(rgb)
-        else:  # the first inference sets up the TFLite delegate, which says so on stderr
-            with _native_stderr_quieted():
-                res = self._pose.process(rgb)
-            self._started = True
+        res = self._pose.process(rgb)
         if res.pose_landmarks is None:
             return None
         lms = res.pose_landmarks.landmark
