@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -50,6 +51,11 @@ StageProgress = Callable[[str, int, int], None]
 """progress(stage, done, total): stage is "pose" or "turn" (frames; "turn" = the pass on turned
 frames), "search" (zoomed windows tried) or "analysis" (steps)."""
 
+#: Below this recognition confidence (a softmax over ten exercises: the top one barely ahead) the
+#: exercise is a guess, and so is a pass or fail against its reference: the verdict is "unsure"
+#: until the user picks the exercise. On the shared clips, 8 of the 16 moves the library does not
+#: define (sparring, jump rope, walking, ...) fall below it, and 5 of the 148 it does.
+GUESS_BELOW = 0.35
 #: Form rules judge the pose at a rep's working extreme as the median over this window (seconds).
 RULE_PEAK_WINDOW_S = 0.2
 #: With more than this share of frames without a person, a few of them are tried turned a quarter,
@@ -422,6 +428,9 @@ def analyze_poses(
                 findings.append((rep.index, rep.peak_s, f))
                 faults.setdefault(rep.index, []).append((f.rule, f.severity))
     comp = _with_threshold(apply_rule_faults(comp, faults, settings.compare), settings)
+    if recog is not None and recog.confidence < GUESS_BELOW:
+        # a boxing clip "passed" as a squat: no praise (or blame) for a move that was only guessed
+        comp = dataclasses.replace(comp, verdict="unsure")
     timings["compare"] = time.perf_counter() - t0
     if progress:
         progress("analysis", 3, 4)
@@ -449,7 +458,12 @@ def analyze_poses(
         excluded=comp.excluded,
         oblique=view.oblique,
     )
-    if recog is not None and recog.confidence < 0.5:
+    if recog is not None and recog.confidence < GUESS_BELOW:
+        warnings.append(
+            f"not sure this is a {ex_def.label.lower()} (confidence {recog.confidence:.0%}): no pass or fail "
+            "until you pick the exercise"
+        )
+    elif recog is not None and recog.confidence < 0.5:
         warnings.append(
             f"not sure this is a {ex_def.label.lower()} (confidence {recog.confidence:.0%}) — pick the exercise to be sure"
         )
@@ -519,8 +533,6 @@ def _flip_x(xy: np.ndarray) -> np.ndarray:
 
 
 def _with_threshold(comp: Comparison, settings: AnalysisSettings) -> Comparison:
-    import dataclasses
-
     verdict = "pass" if np.isfinite(comp.score) and comp.score >= settings.compare.pass_threshold else "fail"
     return dataclasses.replace(comp, verdict=verdict)
 

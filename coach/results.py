@@ -56,7 +56,7 @@ def label(name: str) -> str:
 
 
 def verdict_label(verdict: str) -> str:
-    return {"pass": "Pass", "fail": "Needs work"}.get(verdict, verdict.capitalize())
+    return {"pass": "Pass", "fail": "Needs work", "unsure": "Unsure"}.get(verdict, verdict.capitalize())
 
 
 # --- JSON hygiene ------------------------------------------------------------------------------

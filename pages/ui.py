@@ -135,8 +135,9 @@ def render_summary(bundle: dict) -> None:
     st.subheader(f"{s['exercise_label']} compared with “{s['reference_name']}”")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Score", f"{_fmt(s['score'])} / 100", help=f"0-100; {s.get('score_formula', '')}")
+    unsure = " Unsure: the exercise was only guessed; pick it above for a pass or fail." if s["verdict"] == "unsure" else ""
     c2.metric("Verdict", R.verdict_label(s["verdict"]),
-              help=f"pass at a score of {_fmt(s.get('pass_threshold'))} or more")
+              help=f"pass at a score of {_fmt(s.get('pass_threshold'))} or more.{unsure}")
     partial = f" (+{s['partial_reps']} partial)" if s.get("partial_reps") else ""
     c3.metric("Reps", f"{s['reps']}", help=f"complete repetitions counted{partial}")
     c4.metric("Similarity", _fmt(s.get("similarity_mean"), ".2f"), help="mean weighted cosine similarity, 0-1")

@@ -105,6 +105,24 @@ def test_the_view_comes_from_the_side_the_body_hides(home, rel, view, oblique):
         assert a.view.view == "side" and a.reference.view == "side"
 
 
+def test_a_move_the_library_does_not_define_gets_no_pass_or_fail_until_the_exercise_is_picked(home):
+    """A boxing combo (cross + hook): recognition can only guess (it said squat, ~29 %), and a
+    "pass" against a squat reference would praise a move nobody compared. Picking the exercise
+    gives a verdict again."""
+    from coach import results as R
+    from coach.analysis import GUESS_BELOW
+
+    rel = "videos/compubox-shangar21/cross_hook.mp4"
+    guessed = _analyze(rel)
+    assert guessed.recognition is not None and guessed.recognition.confidence < GUESS_BELOW
+    assert guessed.comparison.verdict == "unsure"
+    assert any("no pass or fail until you pick the exercise" in w for w in guessed.warnings), guessed.warnings
+    assert R.analysis_to_bundle(guessed)["summary"]["verdict"] == "unsure"
+    picked = _analyze(rel, exercise=guessed.exercise.id)
+    assert picked.comparison.verdict in ("pass", "fail")
+    assert picked.score == pytest.approx(guessed.score)  # the same comparison, only now judged
+
+
 def test_walking_counts_no_reps(home):
     from coach.analysis import count_exercise_reps, extract_video_poses
     from coach.clean import clean_poses
