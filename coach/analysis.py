@@ -25,6 +25,7 @@ from coach.feedback import Cue, build_cues, camera_warnings
 from coach.kinematics import Proportions, joint_angles, moment_arms, proportions, range_of_motion
 from coach.normalize import MID_HIP, ViewEstimate, detect_view, midpoint, robust_scale_px, side_facing
 from coach.pose import (
+    POSE_REVISION,
     SEARCH_BELOW_PERSON_SHARE,
     PoseEstimator,
     PoseSequence,
@@ -587,7 +588,7 @@ def extract_video_poses(
         t0 = time.perf_counter()
         digest = file_sha256(path)
         every = f"-s{stride}" if stride > 1 else ""
-        cache_file = data_home() / "cache" / f"{digest[:32]}-{settings.video.max_side_px}{every}.npz"
+        cache_file = data_home() / "cache" / f"{digest[:32]}-{settings.video.max_side_px}{every}-r{POSE_REVISION}.npz"
         timings["hash"] = time.perf_counter() - t0
         if cache_file.exists():
             try:

@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from coach.errors import KeypointFileError, PoseError
-from coach.schema import LANDMARK_NAMES, N_LANDMARKS, SCHEMA_VERSION
+from coach.schema import LANDMARK_NAMES, N_LANDMARKS, SCHEMA_VERSION, L
 
 log = logging.getLogger(__name__)
 
@@ -211,28 +211,125 @@ def quiet_native_stderr() -> bool:
     return True
 
 
+#: How landmarks are extracted, in the keypoint cache key: bump it when a change to extraction
+#: would give other landmarks, so clips cached before are extracted again.
+POSE_REVISION = 2
+
+
+class TrackingGuard:
+    """Catches a pose tracker that has latched onto the wrong thing.
+
+    MediaPipe looks for the body where the previous frame's landmarks were. Now and then that
+    region drifts onto an object beside the person (a barbell plate at a deadlift's lockout) and
+    the skeleton folds onto it: the 2-D torso (mid-shoulder to mid-hip) shrinks to a third of its
+    length and its depth runs wild, and tracking stays there until the person moves away. Which
+    clips it hits is a matter of chance: the same clip mirrored can fail where the original does
+    not. A frame is suspicious when, for `persist` frames in a row, its torso is under `short` x,
+    or its 3-D torso over `long` x, the median of the last `history` accepted frames (a one-frame
+    dip is jitter). A fresh detection of the frame is preferred when its own torso is typical
+    (within `typical` of the median, 3-D under `long` x) and its core joints lie more than `apart`
+    torso lengths from the tracked ones. A person under `min_torso_px` tall in torso is left alone:
+    there the landmarks' jitter is as large as a collapse, and restarting the tracker loses a small
+    person more often than it finds one. Pure NumPy; the estimator runs the detection."""
+
+    CORE = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP,
+            L.LEFT_KNEE, L.RIGHT_KNEE, L.LEFT_ANKLE, L.RIGHT_ANKLE)
+
+    def __init__(self, *, history: int = 60, min_history: int = 10, short: float = 0.5, long: float = 2.5,
+                 typical: tuple[float, float] = (0.75, 1.33), apart: float = 0.5, cooldown: int = 5,
+                 persist: int = 1, min_torso_px: float = 20.0) -> None:
+        self.history, self.min_history, self.cooldown, self.persist = history, min_history, cooldown, persist
+        self.short, self.long, self.typical, self.apart = short, long, typical, apart
+        self.min_torso_px = min_torso_px
+        self._lengths: list[tuple[float, float]] = []  # (2-D, 3-D) torso of the accepted frames
+        self._wait = 0
+        self._odd = 0  # suspicious frames in a row
+
+    @staticmethod
+    def torso(xyz: np.ndarray) -> tuple[float, float]:
+        """(2-D, 3-D) length from mid-shoulder to mid-hip of one frame's (33, 3) landmarks."""
+        d = (xyz[L.LEFT_SHOULDER] + xyz[L.RIGHT_SHOULDER] - xyz[L.LEFT_HIP] - xyz[L.RIGHT_HIP]) / 2
+        return float(np.hypot(d[0], d[1])), float(np.linalg.norm(d))
+
+    def _ratios(self, xyz: np.ndarray) -> tuple[float, float] | None:
+        if len(self._lengths) < self.min_history:
+            return None
+        typ2, typ3 = np.median(np.asarray(self._lengths), axis=0)
+        t2, t3 = self.torso(xyz)
+        if not (typ2 >= self.min_torso_px and typ3 > 0 and np.isfinite(t2) and np.isfinite(t3)):
+            return None
+        return t2 / typ2, t3 / typ3
+
+    def suspicious(self, xyz: np.ndarray) -> bool:
+        if self._wait > 0:
+            self._wait -= 1
+            return False
+        r = self._ratios(xyz)
+        self._odd = self._odd + 1 if r is not None and (r[0] < self.short or r[1] > self.long) else 0
+        return self._odd >= self.persist
+
+    def prefer(self, fresh: np.ndarray, tracked: np.ndarray) -> bool:
+        """Whether the fresh detection should replace the tracked skeleton. When the detection's torso
+        is not typical either, checks pause for `cooldown` frames: a torso really seen end-on, as in
+        a bow to the camera, stays short for a while."""
+        r = self._ratios(fresh)
+        typ2 = float(np.median(np.asarray(self._lengths)[:, 0])) if self._lengths else 0.0
+        core = list(self.CORE)
+        gap = float(np.nanmedian(np.linalg.norm(fresh[core, :2] - tracked[core, :2], axis=1)))
+        typical = r is not None and self.typical[0] <= r[0] <= self.typical[1] and r[1] <= self.long
+        ok = typical and gap > self.apart * typ2
+        if not typical:
+            self._wait = self.cooldown  # the detection sees the short torso too: look again later
+        if not ok:
+            self._odd = 0
+        return ok
+
+    def accept(self, xyz: np.ndarray) -> None:
+        """Record the frame kept (tracked or fresh): the typical torso follows the person."""
+        t = self.torso(xyz)
+        if np.isfinite(t[0]) and np.isfinite(t[1]):
+            self._lengths.append(t)
+            if len(self._lengths) > self.history:
+                del self._lengths[0]
+
+
 class MediaPipeEstimator:
     """MediaPipe Pose (legacy solutions API, model_complexity=1: the model bundled in
-    mediapipe 0.10.21, so it runs offline; complexities 0 and 2 would download)."""
+    mediapipe 0.10.21, so it runs offline; complexities 0 and 2 would download).
+
+    In tracking mode a `TrackingGuard` watches the skeleton; on a suspicious frame a second,
+    detection-only graph (made on first need) looks again, and when it finds the body elsewhere
+    its landmarks stand in for the tracked ones; after `RESTART_AFTER` such frames in a row the
+    tracker restarts from a detection. `refound` counts the frames stood in for."""
 
     name = "mediapipe-pose-full-0.10.21"
+    RESTART_AFTER = 5  # frames
 
     def __init__(self, *, static_image_mode: bool = False, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5) -> None:
+                 min_tracking_confidence: float = 0.5, guard: bool = True) -> None:
+        self._options = {"min_detection_confidence": min_detection_confidence,
+                         "min_tracking_confidence": min_tracking_confidence}
+        self._pose = self._graph(static_image_mode)
+        self._guard = TrackingGuard() if guard and not static_image_mode else None
+        self._fresh = None  # detection-only graph for the guard's second look
+        self.refound = 0
+        self._off = 0  # frames in a row the tracker was off the body
+
+    def _graph(self, static_image_mode: bool):
         import mediapipe as mp  # heavy import kept behind the seam
 
-        self._pose = mp.solutions.pose.Pose(
+        return mp.solutions.pose.Pose(
             static_image_mode=static_image_mode,
             model_complexity=1,
             smooth_landmarks=True,
             enable_segmentation=False,
-            min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence,
+            **self._options,
         )
 
-    def process(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    @staticmethod
+    def _landmarks(graph, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         h, w = rgb.shape[:2]
-        res = self._pose.process(rgb)
+        res = graph.process(rgb)
         if res.pose_landmarks is None:
             return None
         lms = res.pose_landmarks.landmark
@@ -243,8 +340,36 @@ class MediaPipeEstimator:
         xyz[:, 2] = arr[:, 2] * w  # MediaPipe z uses roughly the same scale as x
         return xyz, arr[:, 3]
 
+    def process(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        out = self._landmarks(self._pose, rgb)
+        guard = self._guard
+        if out is None or guard is None:
+            return out
+        if guard.suspicious(out[0]):
+            if self._fresh is None:
+                self._fresh = self._graph(True)
+            fresh = self._landmarks(self._fresh, rgb)
+            if fresh is not None and guard.prefer(fresh[0], out[0]):
+                # the detection stands in for this frame. The tracker restarts from a detection
+                # only once it has been off for RESTART_AFTER frames in a row: restarted on one
+                # odd frame mid-movement, it was seen to drift off for good
+                out = fresh
+                self.refound += 1
+                self._off += 1
+                if self._off >= self.RESTART_AFTER:
+                    self._pose.reset()
+                    self._off = 0
+            else:
+                self._off = 0
+        else:
+            self._off = 0
+        guard.accept(out[0])
+        return out
+
     def close(self) -> None:
         self._pose.close()
+        if self._fresh is not None:
+            self._fresh.close()
 
     def __enter__(self) -> MediaPipeEstimator:
         return self

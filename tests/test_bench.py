@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT, shared_path
@@ -249,3 +250,32 @@ def test_speed_harness_times_the_dashboard_and_the_cold_path(tmp_path):
     assert "as the dashboard runs it" in r.stdout and "new worker processes" in r.stdout
     ps = subprocess.run(["pgrep", "-f", "coach.pose_worker --serve"], check=False, capture_output=True, text=True)
     assert ps.stdout.strip() == "", "a warm pose worker outlived the benchmark"
+
+
+def test_mirror_clips_writes_flipped_copies_and_a_manifest_of_what_it_wrote(tmp_path):
+    from coach.video import iter_frames
+
+    clip = shared_path("videos/deadlift-visual-analyzer/Dataset_small/Good/000001.mp4")
+    src_dir = tmp_path / "src"
+    (src_dir / "v").mkdir(parents=True)
+    shutil.copy(clip, src_dir / "v" / "a.mp4")
+    with open(src_dir / "manifest.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "exercise", "reps"])
+        w.writerow(["v/a.mp4", "deadlift", "1"])
+        w.writerow(["v/missing.mp4", "squat", "3"])
+    out = tmp_path / "mirrored"
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "mirror_clips.py"), "--manifest",
+                           str(src_dir / "manifest.csv"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "v/missing.mp4: skipped (missing)" in proc.stderr
+    with open(out / "manifest.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["path"] for r in rows] == ["v/a.mp4"] and rows[0]["exercise"] == "deadlift"
+    (_, a), = [f for i, f in enumerate(iter_frames(src_dir / "v" / "a.mp4", max_side=320)) if i == 40]
+    (_, b), = [f for i, f in enumerate(iter_frames(out / "v" / "a.mp4", max_side=320)) if i == 40]
+    assert a.shape == b.shape
+    flipped = np.abs(a[:, ::-1].astype(int) - b.astype(int)).mean()
+    unflipped = np.abs(a.astype(int) - b.astype(int)).mean()
+    assert flipped < 6 < unflipped, (flipped, unflipped)
