@@ -171,6 +171,24 @@ def _rep_high(name: str, q: float = 95.0) -> Callable[[np.ndarray, np.ndarray], 
     return f
 
 
+def _rep_low_pair(name: str, q: float = 10.0) -> Callable[[np.ndarray, np.ndarray], float]:
+    """The q-th percentile over the rep of a paired angle, the more bent side: how far the joint
+    bent during the rep, not only in the few frames at the peak (where a glitch of the hidden
+    arm's landmarks can read a bent elbow as straight)."""
+
+    def f(_peak: np.ndarray, rep: np.ndarray) -> float:
+        a = joint_angles(rep)
+        vals = []
+        for side in ("left", "right"):
+            v = np.asarray(a[f"{side}_{name}"])
+            v = v[np.isfinite(v)]
+            if v.size >= 3:
+                vals.append(float(np.percentile(v, q)))
+        return min(vals) if vals else float("nan")
+
+    return f
+
+
 def _knee_valgus(peak: np.ndarray, _rep: np.ndarray) -> float:
     """Knee width over ankle width at the bottom (front view); < ~0.8 means knees caving in."""
     knees = abs(peak[L.LEFT_KNEE, 0] - peak[L.RIGHT_KNEE, 0])
@@ -354,7 +372,7 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
             (*_TRUNK, *_ARMS[2:], L.LEFT_KNEE, L.RIGHT_KNEE, L.LEFT_ANKLE, L.RIGHT_ANKLE),
             ("side", "front"),
             (
-                FormRule("push_up_depth", "arms", ("side",), _angle("elbow"), 110.0, +1, 15.0, "°",
+                FormRule("push_up_depth", "arms", ("side",), _rep_low_pair("elbow"), 110.0, +1, 15.0, "°",
                          "elbows only bend to {value:.0f}° — lower your chest until the elbows reach about 90°"),
                 FormRule("hip_sag", "hips", ("side",), _hip_sag, 0.15, +1, 0.1, " torso",
                          "hips sag below the shoulder-ankle line — brace your core and squeeze your glutes"),

@@ -567,3 +567,29 @@ def test_every_fault_a_cue_can_name_comes_with_advice():
         and not (sign == -1 and ex.beyond_ok(n) == "upright")
     ]
     assert missing == []
+
+
+def test_push_up_depth_reads_the_whole_rep_not_a_glitch_at_the_bottom(tmp_path):
+    """A mirrored real push-up (pushfit correct55) read the near elbow straight for 5 frames at the
+    bottom: judged at the peak alone, the depth rule fired and a 96-point push-up scored 37."""
+    from coach.exercises import get_exercise
+    from coach.kinematics import joint_angles
+    from coach.references import ReferenceLibrary
+
+    rule = {r.name: r for r in get_exercise("push_up").rules}["push_up_depth"]
+    xy = np.array(ReferenceLibrary(user_dir=tmp_path).get("model-push-up-side").poses.xy, dtype=np.float64)
+    xy[:, [L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST]] = np.nan  # the far arm is hidden
+    elbow = joint_angles(xy)["right_elbow"]
+    peak = int(np.nanargmin(elbow))
+    assert elbow[peak] < 100  # a full-depth push-up
+    assert rule.check(xy[peak], xy, "side") is None
+    glitched = xy.copy()
+    s, e = glitched[:, L.RIGHT_SHOULDER], glitched[:, L.RIGHT_ELBOW]
+    glitched[peak - 2 : peak + 3, L.RIGHT_WRIST] = (2 * e - s)[peak - 2 : peak + 3]  # arm read straight
+    assert joint_angles(glitched[peak : peak + 1])["right_elbow"][0] > 170
+    assert rule.check(glitched[peak], glitched, "side") is None
+    # a push-up that never goes down still fires: the elbows stay straight all rep
+    shallow = xy.copy()
+    shallow[:, L.RIGHT_WRIST] = 2 * shallow[:, L.RIGHT_ELBOW] - shallow[:, L.RIGHT_SHOULDER]
+    finding = rule.check(shallow[peak], shallow, "side")
+    assert finding is not None and finding.value > 170
