@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -224,9 +225,9 @@ class TrackingGuard:
     the skeleton folds onto it: the 2-D torso (mid-shoulder to mid-hip) shrinks to a third of its
     length and its depth runs wild, and tracking stays there until the person moves away. Which
     clips it hits is a matter of chance: the same clip mirrored can fail where the original does
-    not. A frame is suspicious when, for `persist` frames in a row, its torso is under `short` x,
-    or its 3-D torso over `long` x, the median of the last `history` accepted frames (a one-frame
-    dip is jitter). A fresh detection of the frame is preferred when its own torso is typical
+    not. A frame is suspicious when, for `persist` frames in a row (1: at once, since the frames
+    before a late flag still split a rep), its torso is under `short` x, or its 3-D torso over
+    `long` x, the median of the last `history` accepted frames. A fresh detection of the frame is preferred when its own torso is typical
     (within `typical` of the median, 3-D under `long` x) and its core joints lie more than `apart`
     torso lengths from the tracked ones. A person under `min_torso_px` tall in torso is left alone:
     there the landmarks' jitter is as large as a collapse, and restarting the tracker loses a small
@@ -241,7 +242,8 @@ class TrackingGuard:
         self.history, self.min_history, self.cooldown, self.persist = history, min_history, cooldown, persist
         self.short, self.long, self.typical, self.apart = short, long, typical, apart
         self.min_torso_px = min_torso_px
-        self._lengths: list[tuple[float, float]] = []  # (2-D, 3-D) torso of the accepted frames
+        # (2-D, 3-D) torso of the last `history` accepted frames
+        self._lengths: deque[tuple[float, float]] = deque(maxlen=history)
         self._wait = 0
         self._odd = 0  # suspicious frames in a row
 
@@ -251,10 +253,13 @@ class TrackingGuard:
         d = (xyz[L.LEFT_SHOULDER] + xyz[L.RIGHT_SHOULDER] - xyz[L.LEFT_HIP] - xyz[L.RIGHT_HIP]) / 2
         return float(np.hypot(d[0], d[1])), float(np.linalg.norm(d))
 
+    def _typical(self) -> tuple[float, float]:
+        return tuple(np.median(np.asarray(self._lengths), axis=0)) if self._lengths else (0.0, 0.0)
+
     def _ratios(self, xyz: np.ndarray) -> tuple[float, float] | None:
         if len(self._lengths) < self.min_history:
             return None
-        typ2, typ3 = np.median(np.asarray(self._lengths), axis=0)
+        typ2, typ3 = self._typical()
         t2, t3 = self.torso(xyz)
         if not (typ2 >= self.min_torso_px and typ3 > 0 and np.isfinite(t2) and np.isfinite(t3)):
             return None
@@ -273,7 +278,7 @@ class TrackingGuard:
         is not typical either, checks pause for `cooldown` frames: a torso really seen end-on, as in
         a bow to the camera, stays short for a while."""
         r = self._ratios(fresh)
-        typ2 = float(np.median(np.asarray(self._lengths)[:, 0])) if self._lengths else 0.0
+        typ2 = float(self._typical()[0])
         core = list(self.CORE)
         gap = float(np.nanmedian(np.linalg.norm(fresh[core, :2] - tracked[core, :2], axis=1)))
         typical = r is not None and self.typical[0] <= r[0] <= self.typical[1] and r[1] <= self.long
@@ -289,8 +294,6 @@ class TrackingGuard:
         t = self.torso(xyz)
         if np.isfinite(t[0]) and np.isfinite(t[1]):
             self._lengths.append(t)
-            if len(self._lengths) > self.history:
-                del self._lengths[0]
 
 
 class MediaPipeEstimator:
