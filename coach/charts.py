@@ -147,9 +147,11 @@ def dtw_bars(x, *, key_only: bool = False, body_only: bool = True) -> alt.Chart:
         df = df[df["landmark"].isin(core)].reset_index(drop=True)
         hidden = [h for h in hidden if h.lower().replace(" ", "_") in core]
     title = "Per-keypoint DTW distance to the reference"
-    sub = ["mean distance per aligned step, torso lengths; lower = closer to the reference"]
+    first = "mean distance per aligned step, torso lengths; lower = closer to the reference"
     if body_only:
-        sub[0] += "; body joints only"
+        first += "; body joints only"
+    # wrapped to fit half the page: one long line was cut to "bod…"
+    sub = textwrap.wrap(first, width=70)
     if hidden:
         sub += textwrap.wrap("not shown (hidden): " + ", ".join(hidden), width=70)
     if df.empty:

@@ -173,8 +173,9 @@ def render_charts(bundle: dict) -> None:
     with left:
         st.altair_chart(charts.dtw_bars(bundle), width="stretch")
     with right:
-        st.altair_chart(charts.tempo_chart(bundle), width="content")
         st.altair_chart(charts.proportions_chart(bundle), width="stretch")
+    # three phase columns of grouped bars need ~620 px: in half the page they ran off its edge
+    st.altair_chart(charts.tempo_chart(bundle), width="content")
     if bundle["exercise"]["id"] == "squat":
         st.altair_chart(charts.moment_arm_chart(bundle), width="stretch")
 

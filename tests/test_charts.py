@@ -202,8 +202,11 @@ def test_dtw_bars_leave_out_hidden_keypoints_and_list_them(bundle):
     assert len(C.dtw_bars(hidden, body_only=False).data) > len(df)
     assert "Left knee" not in set(df["keypoint"])
     assert list(df["distance"]) == sorted(df["distance"], reverse=True)  # worst first
-    subtitle = " ".join(chart.to_dict()["title"]["subtitle"])
+    lines = chart.to_dict()["title"]["subtitle"]
+    subtitle = " ".join(lines)
     assert "Left knee" in subtitle and "Left ankle" in subtitle
+    assert "body joints only" in subtitle
+    assert max(map(len, lines)) <= 70  # half the page wide: a longer line is cut short with "…"
 
 
 def test_tempo_chart_has_three_phases_for_you_and_the_reference_per_rep(same, bundle):
