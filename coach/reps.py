@@ -581,8 +581,10 @@ def generic_components(
 
     xy: (T, 33, 2) in torso lengths (image axes, not centred per frame, so whole-body motion such
     as a pull-up or a jump counts). Uses the core landmarks seen in at least `min_coverage` of the
-    frames with a person; each coordinate is centred over time; scores are NaN in frames where
-    fewer than half of those landmarks are seen."""
+    frames with a person; each coordinate is centred over time. The components are fitted on the
+    frames where all of those landmarks are known (short gaps interpolated); a frame where some are
+    missing for good (an arm that leaves the picture) but at least half are seen gets its scores by
+    least squares on the coordinates it has (`_project_partial`). Scores are NaN elsewhere."""
     xy = np.asarray(xy, dtype=np.float64)
     if xy.ndim != 3 or xy.shape[1:] != (33, 2):
         raise ValueError(f"xy must have shape (T, 33, 2), got {xy.shape}")
@@ -590,8 +592,9 @@ def generic_components(
     core = np.array([int(j) for j in CORE_LANDMARKS])
     seen = np.isfinite(xy[:, core, 0])
     person = seen.any(axis=1)
+    none = np.full((t, n_components), np.nan), np.zeros(n_components)
     if person.sum() < 3:
-        return np.full((t, n_components), np.nan), np.zeros(n_components)
+        return none
     cov = seen[person].mean(axis=0)
     use = core[cov >= min_coverage]
     if use.size == 0:
@@ -599,20 +602,47 @@ def generic_components(
     feats = xy[:, use, :].reshape(t, -1)
     valid_frame = np.isfinite(xy[:, use, 0]).sum(axis=1) >= max(1, use.size / 2)
     filled = np.stack([_interp_all(feats[:, j]) for j in range(feats.shape[1])], axis=1)
-    rows = valid_frame & np.isfinite(filled).all(axis=1)
-    if rows.sum() < 3:
-        return np.full((t, n_components), np.nan), np.zeros(n_components)
-    mean = filled[rows].mean(axis=0)
-    centred = filled[rows] - mean
+    complete = valid_frame & np.isfinite(filled).all(axis=1)
+    if complete.sum() < 3:
+        return none
+    mean = filled[complete].mean(axis=0)
+    centred = filled[complete] - mean
     _, sv, vt = np.linalg.svd(centred, full_matrices=False)
     k = min(n_components, vt.shape[0])
     scores = np.full((t, n_components), np.nan)
-    scores[rows, :k] = centred @ vt[:k].T
+    scores[complete, :k] = centred @ vt[:k].T
+    partial = np.flatnonzero(valid_frame & ~complete)
+    if partial.size:
+        n, d = centred.shape
+        noise = float((sv[k:] ** 2).sum()) / max(n * (d - k), 1)
+        scores[partial, :k] = _project_partial(filled[partial] - mean, vt[:k], sv[:k] ** 2 / n, max(noise, 1e-9))
     total = float((sv**2).sum())
     share = np.zeros(n_components)
     if total > 0:
         share[:k] = sv[:k] ** 2 / total
     return scores, share
+
+
+def _project_partial(centred: np.ndarray, basis: np.ndarray, variance: np.ndarray, noise: float) -> np.ndarray:
+    """Scores (n, k) of frames with missing coordinates (NaN) on an orthonormal basis (k, d) whose
+    components have `variance` (k,) over the clip, with `noise` the variance per coordinate left
+    outside them: the probabilistic-PCA estimate from the coordinates each frame has. Plain least
+    squares let a minor component, cut down to those coordinates, take over part of the main one's
+    movement; the prior shrinks each component by how little it moves. Holding a lost landmark at its
+    last value instead shrank those frames' movement: 8 of 19 jumping jacks read as partial once the
+    far arm left the picture. Frames with fewer than 2k coordinates stay NaN."""
+    k = basis.shape[0]
+    out = np.full((centred.shape[0], k), np.nan)
+    have = np.isfinite(centred)
+    patterns, which = np.unique(have, axis=0, return_inverse=True)
+    prior = np.diag(noise / np.maximum(variance, 1e-12))
+    for i, pattern in enumerate(patterns):
+        if pattern.sum() < 2 * k:
+            continue
+        rows = np.flatnonzero(which.ravel() == i)
+        b = basis[:, pattern]  # (k, d_seen)
+        out[rows] = np.linalg.solve(b @ b.T + prior, b @ centred[np.ix_(rows, np.flatnonzero(pattern))].T).T
+    return out
 
 
 def generic_signal(

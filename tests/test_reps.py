@@ -17,6 +17,7 @@ from coach.reps import (
     count_reps_generic,
     count_reps_pose,
     estimate_period,
+    generic_components,
     generic_signal,
     orient_peaks_up,
     robust_skew,
@@ -343,6 +344,41 @@ def test_generic_counts_front_raises_from_landmarks_alone():
     assert res.method == "generic"
     assert res.count == 5
     assert np.abs(np.array([r.peak_s for r in res.reps]) - (np.arange(5) + 0.5) * 2.5).max() <= 2 * ONE_FRAME
+
+
+def test_generic_counts_on_when_an_arm_leaves_the_picture_for_good():
+    """The far arm is lost for the last 30% of the set (it left the picture): those frames are
+    projected on the components with the landmarks they have, so every raise counts, at full depth.
+    Before, the lost arm ended the signal there (3 of 5), and holding its last position made the
+    later raises shallow enough to read as partial."""
+    lift = raised_cosine(5, 2.5)
+    xy = _body(lift.size)
+    xy += np.random.default_rng(5).normal(0, 0.005, xy.shape)
+    for wrist, elbow in ((L.LEFT_WRIST, L.LEFT_ELBOW), (L.RIGHT_WRIST, L.RIGHT_ELBOW)):
+        xy[:, wrist, 1] -= 1.2 * lift
+        xy[:, elbow, 1] -= 0.6 * lift
+    full_scores, _ = generic_components(xy)
+    cut = int(0.7 * lift.size)  # the arm is seen in 70% of the frames: it is one of the features
+    xy[cut:, [L.RIGHT_WRIST, L.RIGHT_ELBOW]] = np.nan
+    scores, share = generic_components(xy)
+    assert np.isfinite(scores[:, 0]).all()
+    assert share[0] > 0.9
+    # the lost frames move as the whole body did (up to the component's sign and centre)
+    assert abs(np.corrcoef(scores[cut:, 0], full_scores[cut:, 0])[0, 1]) > 0.99
+    assert np.ptp(scores[cut:, 0]) == pytest.approx(np.ptp(scores[:cut, 0]), rel=0.05)  # full depth
+    res = count_reps_generic(xy, times(lift), fps=FPS)
+    assert res.count == 5 and not res.partial
+
+
+def test_generic_components_leave_frames_with_under_half_the_landmarks_unknown():
+    lift = raised_cosine(4, 2.0)
+    xy = _body(lift.size)
+    xy[:, L.LEFT_WRIST, 1] -= lift
+    xy[100:120, :, :] = np.nan
+    xy[100:120, [L.NOSE, L.LEFT_SHOULDER, L.RIGHT_SHOULDER]] = 0.0  # 3 of 17 core landmarks seen
+    scores, _ = generic_components(xy)
+    assert np.isnan(scores[100:120]).all()
+    assert np.isfinite(scores[:100, 0]).all() and np.isfinite(scores[120:, 0]).all()
 
 
 def test_generic_signal_is_oriented_with_the_working_extreme_up():
