@@ -212,6 +212,9 @@ def evaluate_poses(seq, *, exercise: str, view: str, library, settings, source: 
         out.update(pred_reps=rr.count, partial_reps=len(rr.partial), rep_method=rr.method,
                    rep_counter="exercise" if ex_def is not None else "generic",
                    rep_confidence=rr.confidence)
+        # the exercise-agnostic fallback on every clip, the exercise known or not: the figure for
+        # moves the library does not define, measured on more clips than those moves alone
+        out["generic_reps"] = rr.count if ex_def is None else count_exercise_reps(cleaned.poses, None, settings).count
     except Exception as exc:  # an engine bug on one clip must not end the benchmark
         out["reps_error"] = _err(exc)
     out["t_reps_s"] = round(time.perf_counter() - t0, 3)
@@ -435,6 +438,8 @@ def summarize(results: list[dict], defined: set[str]) -> dict:
                            for m in sorted({r["rep_method"] for r in rep_rows})}
     reps["per_source"] = {s: rep_figures(pairs([r for r in rep_rows if r["reps_source"] == s]))
                           for s in sorted({r["reps_source"] for r in rep_rows})}
+    reps["generic_only"] = rep_figures([(r["generic_reps"], r["true_reps"]) for r in rep_rows
+                                        if r.get("generic_reps") is not None])
     reps["failures"] = [
         {"path": r["path"], "exercise": r["exercise"], "true": r["true_reps"], "pred": r["pred_reps"],
          "counter": r["rep_method"]}
@@ -791,6 +796,8 @@ def figures_text(summary: dict, keypoints: dict, targets: bool = True) -> list[s
         row(f"counter: {m}", f)
     for s, f in rp["per_source"].items():
         row(f"labels: {s or '?'}", f)
+    if rp.get("generic_only", {}).get("clips"):
+        row("generic counter on every clip (check of the fallback)", rp["generic_only"])
     L.append("")
     if rp.get("failed_clips"):
         zero = rp.get("failed_counted_as_zero", 0)

@@ -153,6 +153,7 @@ def test_harness_exits_0_and_writes_the_documented_figures(harness_run):
     assert set(data["recognition"]) >= {"accuracy", "clips"}
     assert {"pose-trainer", "penn-action"} <= set(data["keypoints"])
     assert data["reps"]["clips"] == len(CLIPS)
+    assert data["reps"]["generic_only"]["clips"] == len(CLIPS)  # the fallback on every labelled clip
     assert data["form"]["clips"] == 2  # one correct and one incorrect deadlift
     assert data["form"]["auc"] in (0.0, 0.5, 1.0)
     assert "| clip |" in out_md.read_text() and "| clip |" in proc.stdout
@@ -193,6 +194,8 @@ def test_rep_counts_match_the_engines_own_count(harness_run, monkeypatch):
         got = clips[row["path"]]
         assert got["pred_reps"] == res.count, row["path"]
         assert got["rep_counter"] == ("exercise" if ex else "generic")
+        generic = count_exercise_reps(clean_poses(seq, DEFAULT_SETTINGS.clean).poses, None, DEFAULT_SETTINGS)
+        assert got["generic_reps"] == generic.count, row["path"]
 
 
 @pytest.mark.shared
