@@ -651,10 +651,13 @@ def generic_signal(
     """Exercise-agnostic rep signal (T,) in torso lengths, working extreme oriented as a peak.
 
     The first principal component of the core landmark trajectories (`generic_components`) carries
-    the largest movement, usually the exercise. When it shows no clear period but another of the
-    first `settings.generic_components` components does and moves at least 10% of the variance
-    (the exercise under a set-up walk or a drift), the most periodic of those is used instead
-    (autocorrelation x square root of variance share). The sign comes from `orient_peaks_up`."""
+    the largest movement, usually the exercise. When it has a clear period, the most periodic of the
+    first `settings.generic_components` components that move at least 10% of the variance is used
+    (autocorrelation x square root of variance share), so a drift or a set-up walk on top of the
+    exercise does not hide it. When the first shows no clear period it is used: the movement is a
+    one-off (a single rep, a walk), and a minor periodic component would count reps that are not
+    there (letting one win measured rep MAE 0.080 -> 0.154 on the shared clips' generic counts).
+    The sign comes from `orient_peaks_up`."""
     scores, share = generic_components(xy, n_components=settings.generic_components)
     best, best_score = 0, 0.0
     for k in range(scores.shape[1]):
