@@ -27,6 +27,8 @@ TIME_AXIS = alt.Axis(tickCount=12)
 # Streamlit sizes charts with autosize "fit": `height` is the whole chart, titles and legends
 # included, so charts with a title ask for this much more than their plot area.
 TITLE_PX = 60
+LEGEND_TOP_PX = 30  # a legend above the plot
+HALF_PAGE_CHARS = 48  # subtitle line length that fits a half-page chart in a 1100 px window
 
 
 def as_bundle(x) -> dict:
@@ -36,8 +38,8 @@ def as_bundle(x) -> dict:
     return R.analysis_to_bundle(x)
 
 
-def _who_color() -> alt.Color:
-    return alt.Color("who:N", scale=WHO_SCALE, legend=WHO_LEGEND)
+def _who_color(legend: alt.Legend = WHO_LEGEND) -> alt.Color:
+    return alt.Color("who:N", scale=WHO_SCALE, legend=legend)
 
 
 def _empty(title: str, message: str) -> alt.Chart:
@@ -51,9 +53,11 @@ def _empty(title: str, message: str) -> alt.Chart:
     )
 
 
-def angles_chart(x, *, names: list[str] | None = None, columns: int = 2, panel_width: int = 300) -> alt.Chart:
+def angles_chart(x, *, names: list[str] | None = None, columns: int = 2, panel_width: int = 260) -> alt.Chart:
     """Joint angles over time: you (solid) vs the time-aligned reference (dashed) with the
-    reference's tolerance band, one small panel per judged key angle."""
+    reference's tolerance band, one small panel per judged key angle. The default panel width and
+    the legend on top keep two columns inside the page of a 1100 px window (300 px panels and a
+    legend at the side ran ~120 px past it)."""
     b = as_bundle(x)
     df = R.angles_frame(b, names=names)
     title = "Joint angles: you vs the time-aligned reference"
@@ -67,7 +71,7 @@ def angles_chart(x, *, names: list[str] | None = None, columns: int = 2, panel_w
     )
     lines = base.mark_line(strokeWidth=2).encode(
         y=alt.Y("deg:Q", title="angle (°)", scale=alt.Scale(zero=False)),
-        color=_who_color(),
+        color=_who_color(alt.Legend(title=None, orient="top")),
         strokeDash=alt.StrokeDash("who:N", scale=WHO_DASH, legend=None),
         tooltip=[
             alt.Tooltip("angle:N"), alt.Tooltip("who:N"),
@@ -146,14 +150,14 @@ def dtw_bars(x, *, key_only: bool = False, body_only: bool = True) -> alt.Chart:
         core = {lm.name.lower() for lm in CORE_LANDMARKS}
         df = df[df["landmark"].isin(core)].reset_index(drop=True)
         hidden = [h for h in hidden if h.lower().replace(" ", "_") in core]
-    title = "Per-keypoint DTW distance to the reference"
+    title = "DTW distance per keypoint"
     first = "mean distance per aligned step, torso lengths; lower = closer to the reference"
     if body_only:
         first += "; body joints only"
-    # wrapped to fit half the page: one long line was cut to "bod…"
-    sub = textwrap.wrap(first, width=70)
+    # wrapped to fit half the page of a 1100 px window: longer lines were cut short with "…"
+    sub = textwrap.wrap(first, width=HALF_PAGE_CHARS)
     if hidden:
-        sub += textwrap.wrap("not shown (hidden): " + ", ".join(hidden), width=70)
+        sub += textwrap.wrap("not shown (hidden): " + ", ".join(hidden), width=HALF_PAGE_CHARS)
     if df.empty:
         return _empty(title, "no keypoint was visible enough to compare")
     df = df.assign(role=df["key"].map({True: "key joint", False: "other"}))
@@ -285,7 +289,8 @@ def proportions_chart(x) -> alt.Chart:
     """Segment lengths relative to the torso: you vs the reference performer."""
     b = as_bundle(x)
     df = R.proportions_frame(b)
-    title = alt.TitleParams("Body proportions", subtitle="segment length / torso length (2-D, longest robust view)")
+    sub = textwrap.wrap("segment length / torso length (2-D, longest robust view)", width=HALF_PAGE_CHARS)
+    title = alt.TitleParams("Body proportions", subtitle=sub)
     if df.empty:
         return _empty("Body proportions", "no limb was visible enough to measure")
     segs = list(dict.fromkeys(df["segment"]))
@@ -296,10 +301,12 @@ def proportions_chart(x) -> alt.Chart:
             x=alt.X("segment:N", title=None, sort=segs, axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("who:N", sort=[R.YOU, R.REFERENCE]),
             y=alt.Y("ratio:Q", title="length / torso length"),
-            color=_who_color(),
+            # legend on top: at the side it left a half-page chart too narrow for all four labels
+            color=_who_color(alt.Legend(title=None, orient="top")),
             tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("who:N"), alt.Tooltip("ratio:Q", format=".2f")],
         )
-        .properties(height=200 + TITLE_PX)
+        # the container fits the whole chart in this height: room for the subtitle and the legend
+        .properties(height=200 + TITLE_PX + 15 * len(sub) + LEGEND_TOP_PX)
     )
 
 

@@ -206,7 +206,7 @@ def test_dtw_bars_leave_out_hidden_keypoints_and_list_them(bundle):
     subtitle = " ".join(lines)
     assert "Left knee" in subtitle and "Left ankle" in subtitle
     assert "body joints only" in subtitle
-    assert max(map(len, lines)) <= 70  # half the page wide: a longer line is cut short with "…"
+    assert max(map(len, lines)) <= C.HALF_PAGE_CHARS  # a longer line is cut short with "…"
 
 
 def test_tempo_chart_has_three_phases_for_you_and_the_reference_per_rep(same, bundle):
