@@ -673,7 +673,35 @@ def generic_signal(
         score = periodicity * np.sqrt(share[k])
         if score > best_score:
             best, best_score = k, score
-    return orient_peaks_up(scores[:, best], fps=fps)
+    sig = scores[:, best]
+    if best_score > 0:  # a component with reps: a drift under them must not hide them
+        sig = _without_drift(sig, fps=fps, settings=settings)
+    return orient_peaks_up(sig, fps=fps)
+
+
+def _without_drift(x: np.ndarray, *, fps: float, settings: RepSettings) -> np.ndarray:
+    """x minus its linear drift (fitted per seen segment) when the drift spans more than what is
+    left, the reps (5th-95th percentile ranges); x otherwise. A person who moves across the picture
+    or a camera that tilts during the set puts that movement in the component with the reps on
+    top: on a push-up clip whose component drifted twice as far as its reps moved, the counter
+    found 0 of 3 (3 after). Only a dominant drift is removed: removing smaller ones (a moving
+    average over one period) also cost a rep on a QUVA bar lift whose lifter is lost at each
+    lockout, and a straight line leaves the rest level at the clip's ends where it was, which
+    orienting the signal relies on (the moving average bent it there)."""
+    filled, segs = _segments(x, fps, settings)
+    drift = np.full_like(x, np.nan)
+    for a, b in segs:
+        drift[a:b] = filled[a:b] - _detrend(filled[a:b])
+    rest = x - drift
+    if not (np.isfinite(drift).sum() >= 5 and np.isfinite(rest).sum() >= 5):
+        return x
+    return rest if _span(drift) > _span(rest) else x
+
+
+def _span(v: np.ndarray) -> float:
+    """5th-95th percentile range of the finite values."""
+    lo, hi = np.nanpercentile(v, [5, 95])
+    return float(hi - lo)
 
 
 def count_reps_generic(
