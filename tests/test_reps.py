@@ -332,14 +332,20 @@ def _body(t: int) -> np.ndarray:
     return xy
 
 
-def test_generic_counts_front_raises_from_landmarks_alone():
-    lift = raised_cosine(5, 2.5)  # hands rise 1.2 torso lengths and return, 5 times
+def _raises(n_reps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(lift (T,), xy (T, 33, 2)): a still figure with a little noise whose hands rise 1.2 torso
+    lengths (elbows 0.6) and return, n_reps times in 2.5 s each."""
+    lift = raised_cosine(n_reps, 2.5)
     xy = _body(lift.size)
-    rng = np.random.default_rng(3)
-    xy += rng.normal(0, 0.005, xy.shape)
+    xy += np.random.default_rng(seed).normal(0, 0.005, xy.shape)
     for wrist, elbow in ((L.LEFT_WRIST, L.LEFT_ELBOW), (L.RIGHT_WRIST, L.RIGHT_ELBOW)):
         xy[:, wrist, 1] -= 1.2 * lift
         xy[:, elbow, 1] -= 0.6 * lift
+    return lift, xy
+
+
+def test_generic_counts_front_raises_from_landmarks_alone():
+    lift, xy = _raises(5, seed=3)
     res = count_reps_generic(xy, times(lift), fps=FPS)
     assert res.method == "generic"
     assert res.count == 5
@@ -351,12 +357,7 @@ def test_generic_counts_on_when_an_arm_leaves_the_picture_for_good():
     projected on the components with the landmarks they have, so every raise counts, at full depth.
     Before, the lost arm ended the signal there (3 of 5), and holding its last position made the
     later raises shallow enough to read as partial."""
-    lift = raised_cosine(5, 2.5)
-    xy = _body(lift.size)
-    xy += np.random.default_rng(5).normal(0, 0.005, xy.shape)
-    for wrist, elbow in ((L.LEFT_WRIST, L.LEFT_ELBOW), (L.RIGHT_WRIST, L.RIGHT_ELBOW)):
-        xy[:, wrist, 1] -= 1.2 * lift
-        xy[:, elbow, 1] -= 0.6 * lift
+    lift, xy = _raises(5, seed=5)
     full_scores, _ = generic_components(xy)
     cut = int(0.7 * lift.size)  # the arm is seen in 70% of the frames: it is one of the features
     xy[cut:, [L.RIGHT_WRIST, L.RIGHT_ELBOW]] = np.nan
@@ -374,12 +375,7 @@ def test_generic_counts_reps_on_top_of_a_larger_drift():
     """The whole body drifts down the picture (a camera tilting, a lifter sliding) twice as far
     as the hands rise: the drift and the reps share the main component. With the drift removed
     (a straight line fitted to the component) the raises count; before, 1 of 4 was found."""
-    lift = raised_cosine(4, 2.5)
-    xy = _body(lift.size)
-    xy += np.random.default_rng(5).normal(0, 0.005, xy.shape)
-    for wrist, elbow in ((L.LEFT_WRIST, L.LEFT_ELBOW), (L.RIGHT_WRIST, L.RIGHT_ELBOW)):
-        xy[:, wrist, 1] -= 1.2 * lift
-        xy[:, elbow, 1] -= 0.6 * lift
+    lift, xy = _raises(4, seed=5)
     still = count_reps_generic(xy, times(lift), fps=FPS)
     xy[..., 1] += np.linspace(0.0, 2.0, lift.size)[:, None]
     res = count_reps_generic(xy, times(lift), fps=FPS)
