@@ -583,8 +583,8 @@ def generic_components(
     as a pull-up or a jump counts). Uses the core landmarks seen in at least `min_coverage` of the
     frames with a person; each coordinate is centred over time. The components are fitted on the
     frames where all of those landmarks are known (short gaps interpolated); a frame where some are
-    missing for good (an arm that leaves the picture) but at least half are seen gets its scores by
-    least squares on the coordinates it has (`_project_partial`). Scores are NaN elsewhere."""
+    missing for good (an arm that leaves the picture) but at least half are seen gets its scores
+    from the coordinates it has (`_project_partial`). Scores are NaN elsewhere."""
     xy = np.asarray(xy, dtype=np.float64)
     if xy.ndim != 3 or xy.shape[1:] != (33, 2):
         raise ValueError(f"xy must have shape (T, 33, 2), got {xy.shape}")
