@@ -42,7 +42,7 @@ from coach.pose import (
 from coach.recognize import Recognition, clip_features, feature_distance, recognize
 from coach.references import Reference, ReferenceLibrary, ReferenceMeta
 from coach.reps import Rep, RepResult, count_reps_generic, count_reps_pose
-from coach.schema import CORE_LANDMARKS, LANDMARK_NAMES
+from coach.schema import CORE_LANDMARKS, LANDMARK_NAMES, LAYOUTS, mp_to_layout
 from coach.settings import DEFAULT_SETTINGS, AnalysisSettings
 from coach.video import VideoInfo, iter_frames, probe, sample_frames
 
@@ -355,7 +355,7 @@ def analyze_poses(
             f"{source or 'input'}: a person was found in only {100 * cleaned.person_frames:.0f}% of the frames "
             f"(expected at least {100 * MIN_PERSON_SHARE:.0f}%)"
         )
-    core = np.array([int(j) for j in CORE_LANDMARKS])
+    core = _source_core(raw)
     if np.nanmean(cleaned.coverage[core]) < 0.3:
         raise PoseError(f"{source or 'input'}: the body is mostly out of frame or hidden — keep head to feet in view")
     scale = robust_scale_px(poses.xy)
@@ -502,6 +502,21 @@ def analyze_poses(
         timings_s=timings,
         video=video,
     )
+
+
+def _source_core(seq: PoseSequence) -> np.ndarray:
+    """The core landmarks the sequence's source can provide: a keypoint file in a layout without
+    heels and toes (COCO-17, Penn Action's 13 joints) is not "mostly out of frame" for lacking
+    them. Before, such a file with the far side hidden (a side view) read as 5 of 17 seen and
+    was refused, although it holds 5 of the 13 joints its layout has."""
+    core = np.array([int(j) for j in CORE_LANDMARKS])
+    layout = seq.meta.get("layout") if isinstance(seq.meta, dict) else None
+    if layout in LAYOUTS:
+        provided = mp_to_layout(layout)
+        has = core[np.isin(core, provided[provided >= 0])]
+        if has.size:
+            return has
+    return core
 
 
 def _truncation_warning(raw: PoseSequence, video: VideoInfo | None) -> str | None:

@@ -664,3 +664,43 @@ def test_quva_jump_rope_has_63_rep_ends():
 def test_layout_names_cover_the_schema():
     assert set(importers.LAYOUT_NAMES) == {"coco17", "openpose18", "body25", "penn13", "mediapipe33"}
     assert len(LANDMARK_NAMES) == N_LANDMARKS
+
+
+def _five_joints_of_the_squat_reference():
+    """The squat reference's landmarks with only 5 joints kept (nose, right hip, both knees, right
+    ankle), as a side view whose far side and arms are hidden: (T, 33, 3) xyz, fps, frame size."""
+    from coach.references import ReferenceLibrary
+
+    ref = ReferenceLibrary().get("model-squat-side").poses
+    keep = [L.NOSE, L.RIGHT_HIP, L.LEFT_KNEE, L.RIGHT_KNEE, L.RIGHT_ANKLE]
+    xyz = np.full_like(ref.xyz, np.nan)
+    xyz[:, keep] = ref.xyz[:, keep]
+    return xyz, ref.fps, ref.frame_size
+
+
+def test_a_keypoint_layout_is_not_out_of_frame_for_joints_it_does_not_have():
+    """Penn Action has 13 joints and no heels or toes: 5 of them seen is 5 of 13, not 5 of 17.
+    The same 5 landmarks from the pose model (which has all 33) are still refused."""
+    from coach.analysis import analyze_poses
+    from coach.errors import PoseError
+    from coach.schema import PENN13_TO_MP
+
+    xyz, fps, size = _five_joints_of_the_squat_reference()
+    penn = from_layout_array(xyz[:, [int(j) for j in PENN13_TO_MP], :2], "penn13", fps=fps, frame_size=size)
+    a = analyze_poses(penn, exercise="squat", source="penn")
+    assert a.reps.count >= 1
+    mediapipe = PoseSequence(xyz=xyz.astype(np.float32), visibility=np.where(np.isfinite(xyz[..., 0]), 1.0, 0.0),
+                             timestamps_s=penn.timestamps_s, fps=fps, frame_size=size)
+    with pytest.raises(PoseError, match="mostly out of frame"):
+        analyze_poses(mediapipe, exercise="squat", source="video")
+
+
+@pytest.mark.shared
+def test_penn_action_side_view_squat_with_the_far_side_unannotated_is_analysed():
+    """1683.mat (a squat seen from the left; shoulders and far limbs not annotated) was refused as
+    "mostly out of frame" and is now recognised as a squat."""
+    from coach.analysis import analyze_poses
+
+    seq, info = load_penn_action_mat(shared_path(KP + "penn-action/labels/1683.mat"))
+    assert info["action"] == "squat"
+    assert analyze_poses(seq, source="1683.mat").exercise.id == "squat"
