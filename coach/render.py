@@ -33,6 +33,7 @@ AMBER: Color = (255, 176, 0)
 RED: Color = (235, 40, 40)
 USER_COLOR: Color = (255, 255, 255)
 GHOST_COLOR: Color = (170, 240, 255)  # light cyan: reads as "guide", not as a second person
+GHOST_EDGE: Color = (30, 95, 150)  # the ghost's darker edge, so it reads on light backgrounds too
 GHOST_ALPHA = 0.55  # ghost opacity, 0..1
 OUTLINE: Color = (25, 25, 25)
 DARK_CANVAS: Color = (24, 26, 30)
@@ -134,12 +135,14 @@ def draw_skeleton(
         roi = img[y0:y1, x0:x1]
         layer = np.ascontiguousarray(roi)
         shifted = pts - (x0, y0)
-        for a, b in EDGES:
-            if valid[a] and valid[b]:
-                cv2.line(layer, _fixed(shifted[a]), _fixed(shifted[b]), color, t, cv2.LINE_AA, _SHIFT)
-        for j in _EDGE_JOINTS:
-            if valid[j]:
-                cv2.circle(layer, _fixed(shifted[j]), (t + 1) * _ONE, color, -1, cv2.LINE_AA, _SHIFT)
+        # a darker edge first: light cyan alone all but vanished on a white studio background
+        for c, extra in ((GHOST_EDGE, 2), (color, 0)):
+            for a, b in EDGES:
+                if valid[a] and valid[b]:
+                    cv2.line(layer, _fixed(shifted[a]), _fixed(shifted[b]), c, t + extra, cv2.LINE_AA, _SHIFT)
+            for j in _EDGE_JOINTS:
+                if valid[j]:
+                    cv2.circle(layer, _fixed(shifted[j]), (t + 1 + extra // 2) * _ONE, c, -1, cv2.LINE_AA, _SHIFT)
         cv2.addWeighted(layer, GHOST_ALPHA, roi, 1.0 - GHOST_ALPHA, 0.0, dst=roi)
         return img
 

@@ -153,6 +153,14 @@ def test_ghost_is_blended_not_opaque():
     assert img.sum() > 0
 
 
+def test_ghost_reads_on_a_white_background():
+    """Light cyan alone blended to (208, 248, 255) on white, all but invisible; the darker edge
+    under it keeps a clear outline."""
+    img = np.full((400, 300, 3), 255, np.uint8)
+    draw_skeleton(img, figure(150, 20, 360), color=GHOST_COLOR, ghost=True)
+    assert int(img.astype(int).sum(axis=2).min()) < 560  # white is 765
+
+
 def test_ghost_with_severity_is_refused():
     with pytest.raises(ValueError, match="severity must be None for a ghost skeleton"):
         draw_skeleton(
