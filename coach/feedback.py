@@ -210,9 +210,11 @@ def camera_warnings(
     long_gaps_s: float,
     excluded: tuple[str, ...],
     oblique: bool = False,
+    others_seen: tuple[int, int] = (0, 0),
 ) -> list[str]:
     """Plain-language warnings about how the clip was filmed (oblique: a side view from an angle,
-    `normalize.ViewEstimate`)."""
+    `normalize.ViewEstimate`; others_seen: (checks that found another person, checks made),
+    `pose.others_in_view`)."""
     w: list[str] = []
     if person_frames < 0.8:
         w.append(f"no person detected in {100 * (1 - person_frames):.0f}% of the frames — keep your whole body in view")
@@ -235,7 +237,12 @@ def camera_warnings(
         parts = ", ".join(dict.fromkeys(r.body_part for r in profile_only))
         w.append(f"filmed from the side at an angle: the checks that need a true side view ({parts}) were skipped "
                  "— film square to the side")
-    if identity_jumps > 0:
+    hits, checks = others_seen
+    # two looks at least: a single one also finds a half-masked limb of the person now and then
+    if hits >= 2 and 2 * hits >= checks:
+        w.append(f"another person is in view ({hits} of {checks} frames checked) — the skeleton, reps and score "
+                 "may follow the wrong person; film one person at a time")
+    elif identity_jumps > 0:
         w.append("the tracked body jumped between frames — several people in view? film one person at a time")
     if long_gaps_s > 1.0:
         w.append(f"joints were lost for {long_gaps_s:.1f} s in total (occlusion or motion blur)")

@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from coach.errors import KeypointFileError, PoseError
-from coach.schema import LANDMARK_NAMES, N_LANDMARKS, SCHEMA_VERSION, L
+from coach.schema import CORE_LANDMARKS, LANDMARK_NAMES, N_LANDMARKS, SCHEMA_VERSION, L
 
 log = logging.getLogger(__name__)
 
@@ -213,8 +213,76 @@ def quiet_native_stderr() -> bool:
 
 
 #: How landmarks are extracted, in the keypoint cache key: bump it when a change to extraction
-#: would give other landmarks, so clips cached before are extracted again.
-POSE_REVISION = 2
+#: would give other landmarks or meta, so clips cached before are extracted again (3: the
+#: other-person checks in meta["others"]).
+POSE_REVISION = 3
+
+
+# --- someone else in the picture -------------------------------------------------------------
+
+#: Another person counts when they stand at least this share of the tracked person's height
+#: (people far behind in a gym are smaller; a sparring partner or a spotter is not).
+OTHER_PERSON_MIN_HEIGHT = 0.4
+
+
+def mask_person(rgb: np.ndarray, xy: np.ndarray, *, pad: float = 0.35) -> tuple[np.ndarray, float] | None:
+    """(a copy of rgb with the tracked person's box greyed out, the core landmarks' height in px)
+    or None when fewer than 4 core landmarks are known. xy: (33, 2) pixels of rgb; the box spans
+    the core landmarks, widened by `pad` of its size and 20 px on every side: with 0.15 the barbell
+    and back left beside a narrower box drew the detector, which then found no one (a second copy
+    of a lifter side by side was found on 1 of 3 frames, now 3 of 3)."""
+    core = np.array([int(j) for j in CORE_LANDMARKS])
+    pts = np.asarray(xy, dtype=np.float64)[core, :2]
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts) < 4:
+        return None
+    h, w = rgb.shape[:2]
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    margin = pad * (hi - lo) + 20
+    x0, y0 = np.clip(lo - margin, 0, [w, h]).astype(int)
+    x1, y1 = np.clip(hi + margin, 0, [w, h]).astype(int)
+    out = rgb.copy()
+    out[y0:y1, x0:x1] = 127
+    return out, float(hi[1] - lo[1])
+
+
+def other_height(xyz: np.ndarray, vis: np.ndarray, tracked_height_px: float) -> float | None:
+    """Height (core landmarks) of a detection relative to the tracked person's, or None when the
+    detection is not a person: fewer than 8 core landmarks with visibility over 0.5 (a half-hidden
+    remnant of the masked person, a poster)."""
+    core = np.array([int(j) for j in CORE_LANDMARKS])
+    seen = np.asarray(vis)[core] > 0.5
+    if seen.sum() < 8 or not tracked_height_px > 0:
+        return None
+    y = np.asarray(xyz)[core][seen, 1]
+    return float((y.max() - y.min()) / tracked_height_px)
+
+
+class OtherPersonSchedule:
+    """When a run of frames gets the other-person check: at 0.25 s and 1 s (two looks even in a
+    clip of 1.3 s), then every 5 s, and every 30 s after 6 checks, so a long clip costs little
+    (each check runs the detection graph once, ~50 ms)."""
+
+    def __init__(self) -> None:
+        self._next = 0.25
+        self._steps = [0.75] + [5.0] * 4
+
+    def due(self, t_s: float) -> bool:
+        """True once for the first frame at or after each scheduled time (t_s: seconds from the
+        run's first frame)."""
+        if not t_s >= self._next:
+            return False
+        self._next = t_s + (self._steps.pop(0) if self._steps else 30.0)
+        return True
+
+
+def others_in_view(heights: list[float | None] | None) -> tuple[int, int]:
+    """(checks that found another person of at least OTHER_PERSON_MIN_HEIGHT, checks made) from
+    a sequence's meta["others"]; (0, 0) when the source made none (keypoint files, old caches)."""
+    if not heights:
+        return 0, 0
+    hits = sum(1 for v in heights if v is not None and v >= OTHER_PERSON_MIN_HEIGHT)
+    return hits, len(heights)
 
 
 class TrackingGuard:
@@ -368,6 +436,26 @@ class MediaPipeEstimator:
             self._off = 0
         guard.accept(out[0])
         return out
+
+    def prepare_detector(self) -> None:
+        """Build the detection-only graph now and run it once (a black frame: no state), so the
+        first guard check or other-person look does not wait ~0.1 s for it (a warm pool worker
+        does this while idle)."""
+        if self._fresh is None:
+            self._fresh = self._graph(True)
+            self._fresh.process(np.zeros((360, 640, 3), dtype=np.uint8))
+
+    def other_person(self, rgb: np.ndarray, xyz: np.ndarray) -> float | None:
+        """Another person in rgb, the tracked one (xyz, pixels) masked out: their height relative
+        to the tracked person's (`other_height`), or None. Runs the detection-only graph, which
+        keeps no state between frames, so tracking is not touched."""
+        masked = mask_person(rgb, xyz)
+        if masked is None:
+            return None
+        if self._fresh is None:
+            self._fresh = self._graph(True)
+        found = self._landmarks(self._fresh, masked[0])
+        return None if found is None else other_height(found[0], found[1], masked[1])
 
     def close(self) -> None:
         self._pose.close()
@@ -607,9 +695,14 @@ def extract_poses(
     times: list[float] = []
     nan_xyz = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
     zero_vis = np.zeros(N_LANDMARKS, dtype=np.float32)
+    look = getattr(est, "other_person", None)
+    schedule = OtherPersonSchedule()
+    others: list[float | None] = []
     try:
         for i, (t, rgb) in enumerate(_iter_checked(frames)):
             out = est.process(rgb)
+            if out is not None and look is not None and schedule.due(t - (times[0] if times else t)):
+                others.append(look(rgb, out[0]))
             if out is None:
                 xyzs.append(nan_xyz)
                 viss.append(zero_vis)
@@ -634,8 +727,13 @@ def extract_poses(
         timestamps_s=_monotonic(ts, fps),
         fps=fps,
         frame_size=frame_size,
-        meta={"model": getattr(est, "name", type(est).__name__), **(meta or {})},
+        meta={"model": getattr(est, "name", type(est).__name__),
+              **({"others": _rounded(others)} if look is not None else {}), **(meta or {})},
     )
+
+
+def _rounded(heights: list[float | None]) -> list[float | None]:
+    return [None if v is None else round(float(v), 2) for v in heights]
 
 
 def _iter_checked(frames: Iterable[tuple[float, np.ndarray]]) -> Iterator[tuple[float, np.ndarray]]:
@@ -950,7 +1048,8 @@ def extract_video_parallel(
             parts = []
             for out in outs:
                 with np.load(out, allow_pickle=False) as z:
-                    parts.append((z["xyz"], z["visibility"], z["timestamps_s"]))
+                    others = z["others"] if "others" in z.files else np.zeros(0)
+                    parts.append((z["xyz"], z["visibility"], z["timestamps_s"], others))
     if error is not None:
         raise PoseError(f"{Path(path).name}: pose extraction failed ({error})")
     xyz = np.concatenate([p[0] for p in parts])
@@ -964,6 +1063,8 @@ def extract_video_parallel(
     return PoseSequence(
         xyz=xyz, visibility=vis, timestamps_s=_monotonic(ts, fps), fps=fps, frame_size=frame_size,
         meta={"model": MediaPipeEstimator.name, "workers": len(parts),
+              **({} if window or quarter_turns else
+                 {"others": _rounded([None if np.isnan(v) else float(v) for p in parts for v in p[3]])}),
               **({"split": "keyframe" if cuts else "halves", "parts": [len(p[2]) for p in parts]}
                  if len(parts) > 1 else {}),
               **({"window": list(window)} if window else {}),

@@ -70,13 +70,14 @@ def _primed():
 
     est = MediaPipeEstimator()
     est.process(np.zeros((360, 640, 3), dtype=np.uint8))
+    est.prepare_detector()  # the other-person looks use it in every job
     return est
 
 
 def run_job(argv: list[str], *, err, warm=None) -> int:
     """One part of a video (the arguments in the module docstring). warm: a fresh, unused
     `MediaPipeEstimator` to use when the job needs the default model; it is closed either way."""
-    from coach.pose import MediaPipeEstimator, RotatedEstimator, window_estimator
+    from coach.pose import MediaPipeEstimator, OtherPersonSchedule, RotatedEstimator, window_estimator
     from coach.schema import N_LANDMARKS
     from coach.video import Cut, iter_frames
 
@@ -98,6 +99,9 @@ def run_job(argv: list[str], *, err, warm=None) -> int:
         if turns:
             est = RotatedEstimator(est, turns)
         xyzs, viss, times = [], [], []
+        look = getattr(est, "other_person", None)  # not through a window or a turn
+        others: list[float] = []
+        schedule = OtherPersonSchedule()
         if cut is not None:
             frames = iter_frames(path, max_side=int(max_side), cut=cut, stride=stride)
             drop = cut.warm_frames
@@ -110,6 +114,9 @@ def run_job(argv: list[str], *, err, warm=None) -> int:
             if i < drop:
                 continue  # warm-up: tracking locks on before the part this worker reports
             k = i - drop
+            if res is not None and look is not None and schedule.due(t - (times[0] if times else t)):
+                found = look(rgb, res[0])
+                others.append(np.nan if found is None else found)
             if res is None:
                 xyzs.append(np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32))
                 viss.append(np.zeros(N_LANDMARKS, dtype=np.float32))
@@ -125,6 +132,7 @@ def run_job(argv: list[str], *, err, warm=None) -> int:
             xyz=np.stack(xyzs) if xyzs else np.zeros((0, N_LANDMARKS, 3), np.float32),
             visibility=np.stack(viss) if viss else np.zeros((0, N_LANDMARKS), np.float32),
             timestamps_s=np.asarray(times, dtype=np.float64),
+            others=np.asarray(others, dtype=np.float64),
         )
         os.replace(tmp, out)
         print(f"progress {len(times)}", flush=True)
