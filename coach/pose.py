@@ -437,14 +437,6 @@ class MediaPipeEstimator:
         guard.accept(out[0])
         return out
 
-    def prepare_detector(self) -> None:
-        """Build the detection-only graph now and run it once (a black frame: no state), so the
-        first guard check or other-person look does not wait ~0.1 s for it (a warm pool worker
-        does this while idle)."""
-        if self._fresh is None:
-            self._fresh = self._graph(True)
-            self._fresh.process(np.zeros((360, 640, 3), dtype=np.uint8))
-
     def other_person(self, rgb: np.ndarray, xyz: np.ndarray) -> float | None:
         """Another person in rgb, the tracked one (xyz, pixels) masked out: their height relative
         to the tracked person's (`other_height`), or None. Runs the detection-only graph, which

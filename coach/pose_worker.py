@@ -70,7 +70,6 @@ def _primed():
 
     est = MediaPipeEstimator()
     est.process(np.zeros((360, 640, 3), dtype=np.uint8))
-    est.prepare_detector()  # the other-person looks use it in every job
     return est
 
 
