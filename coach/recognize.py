@@ -22,6 +22,7 @@ _PAIRS = ("knee", "hip", "elbow", "shoulder")
 _SOFTMAX_TEMP = 0.15  # distance units: a gap of 0.15 between two exercises ~ e:1 odds
 FEET_MOVING_TORSO = 0.25  # a change of ankle spread this large (torso lengths) = the feet move
 LEG_MOTION_WEIGHT = 4  # how many features "the feet move" counts as (1, 2, 4 tried; 4 best everywhere)
+MIN_ARM_TRAVEL_TORSO = 0.2  # wrists + shoulders travel (torso lengths) below which nothing moves
 
 
 def _distinct_motions() -> tuple[str, ...]:
@@ -89,7 +90,11 @@ def _features(xy: np.ndarray) -> tuple[list[float], list[bool]]:
     # what moves in the image (torso lengths): a pull-up lifts the hips under still hands, a
     # press lifts the hands over still hips, a squat lifts both, a curl neither
     for series, arm in ((hp[:, 1], False), (sh[:, 1], False), (wr[:, 1], True)):
-        add(float(np.subtract(*_pct(series, (95, 5)))) / 0.5, arm=arm)
+        add(_travel(series) / 0.5, arm=arm)
+    # which end of the arms is anchored, weighted like "the feet move" (a 0-1 motion cue too):
+    # the three travels above carry it only weakly, as three of ~45 features, and measured
+    # Penn Action pull-ups filmed from the front read as presses
+    add([wrist_travel_share(xy)] * LEG_MOTION_WEIGHT, arm=True)
     # what moves: each distinct movement's amplitude relative to the largest one, so exercises
     # that share a posture (overhead squat vs press) differ by their motion
     amps = np.array([np.subtract(*_pct(EXERCISES[e].signal(xy), (95, 5))) for e in _MOTIONS])
@@ -101,6 +106,21 @@ def _features(xy: np.ndarray) -> tuple[list[float], list[bool]]:
     for v, arm in zip(amps, arm_motion, strict=True):
         add(v, arm=arm)
     return feats, arms
+
+
+def wrist_travel_share(xy: np.ndarray) -> float:
+    """The wrists' share of the wrists' and shoulders' vertical travel (5-95 %) in (T, 33, 2)
+    coordinates: ~0 when the body moves over still hands (pull-up, push-up), ~1 when the hands
+    move under still shoulders (press, curl, raise). A share, so it does not depend on how far
+    the camera is; NaN when they travel under MIN_ARM_TRAVEL_TORSO together (xy in torso lengths)."""
+    shoulders = _travel(midpoint(xy, MID_SHOULDER)[:, 1])
+    wrists = _travel(midpoint(xy, (L.LEFT_WRIST, L.RIGHT_WRIST))[:, 1])
+    total = shoulders + wrists
+    return wrists / total if total >= MIN_ARM_TRAVEL_TORSO else float("nan")
+
+
+def _travel(series: np.ndarray) -> float:
+    return float(np.subtract(*_pct(series, (95, 5))))
 
 
 def _pct(x: np.ndarray, qs: tuple[int, ...]) -> np.ndarray:
