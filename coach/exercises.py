@@ -327,7 +327,7 @@ ANGLE_WEIGHTS: Mapping[str, Mapping[str, float]] = MappingProxyType(
 
 # Deviations that are no fault (coaching knowledge, not fitted to data). "range": going past the
 # reference towards the rep's working extreme while at that extreme (a deeper squat, the chest lower
-# in a push-up, the chin higher in a pull-up, arms fully overhead); "upright": a torso more upright
+# in a push-up, the chin higher and the elbows further down in a pull-up, arms fully overhead); "upright": a torso more upright
 # than the reference's where upright is the ideal. Not listed: more range is a fault there (a
 # front raise above shoulder height, a deadlift leaning back at lockout, a bench press bar).
 BEYOND_OK: Mapping[str, Mapping[str, str]] = MappingProxyType(
@@ -339,7 +339,7 @@ BEYOND_OK: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "shoulder_press": {"elbow": "range", "shoulder": "range", "trunk_lean": "upright"},
         "front_raise": {"trunk_lean": "upright"},
         "jumping_jack": {"shoulder": "range"},
-        "pull_up": {"elbow": "range"},
+        "pull_up": {"elbow": "range", "shoulder": "range"},
     }
 )
 

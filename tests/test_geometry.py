@@ -512,35 +512,37 @@ def test_cue_phase_names_the_direction_of_the_exercise(exercise, before_peak):
     assert len(cues) == 1 and f"rep 1, {before_peak} (" in cues[0].text
 
 
-def test_more_range_at_the_extreme_is_no_fault_but_not_standing_up_is():
-    """A squatter whose knees bend 30° more than the reference's at the bottom squatted deeper: no
-    deviation. The same 30° at the start of the rep means they did not stand up: it counts. A torso
-    more upright than a lunge reference's is no fault, a torso leaning more is."""
+@pytest.mark.parametrize(("exercise", "view", "joint"), [("squat", "side", "knee"), ("pull_up", "front", "shoulder")])
+def test_more_range_at_the_extreme_is_no_fault_but_not_standing_up_is(exercise, view, joint):
+    """A squatter whose knees bend 30° more than the reference's at the bottom squatted deeper, and
+    a pull-up whose elbows come 30° further down at the top pulled higher: no deviation. The same
+    30° at the start of the rep means they did not stand up or hang fully: it counts. A torso more
+    upright than a lunge reference's is no fault, a torso leaning more is."""
     from coach.analysis import analyze_poses
     from coach.bodymodel import generate
     from coach.compare import _rom, deviation_z, forgive_beyond
     from coach.exercises import EXERCISES
 
-    perf = generate("squat", "side", reps=2, seed=3)
-    comp = analyze_poses(perf.poses, exercise="squat", reference_id="model-squat-side").comparison
-    name = next(n for n in comp.judged_angles if n.endswith("knee"))
+    perf = generate(exercise, view, reps=2, seed=3)
+    comp = analyze_poses(perf.poses, exercise=exercise, reference_id=f"model-{exercise.replace('_', '-')}-{view}").comparison
+    name = next(n for n in comp.judged_angles if n.endswith(joint))
     k = comp.angle_names.index(name)
     rs = comp.rep_scores[0]
     peak = int(np.argmin(np.abs(comp.times_s - rs.peak_s)))
     start = int(np.argmin(np.abs(comp.times_s - rs.start_s)))
     ra = comp.ref_angles
     user = comp.user_angles.copy()
-    user[peak - 1 : peak + 2, k] -= 30.0
-    top = np.arange(start, start + 3)  # the rep's first frames: still near standing
+    user[peak - 1 : peak + 2, k] -= 30.0  # both joints close from rest to the working extreme
+    top = np.arange(start, start + 3)  # the rep's first frames: still near the rest position
     user[top, k] -= 30.0
     z = deviation_z(user, ra, comp.tolerance_deg, comp.angle_names)
     assert (z[peak - 1 : peak + 2, k] > 1.0).all() and (z[top, k] > 1.0).all()
-    zf = forgive_beyond(z, user, ra, comp.angle_names, EXERCISES["squat"], ref_extreme_deg=ra[peak],
+    zf = forgive_beyond(z, user, ra, comp.angle_names, EXERCISES[exercise], ref_extreme_deg=ra[peak],
                         ref_rest_deg=ra[start], ref_rom_deg=_rom(ra))
     assert (zf[peak - 1 : peak + 2, k] == 0).all()
     assert np.array_equal(zf[top, k], z[top, k])
-    other = [j for j, n in enumerate(comp.angle_names) if not n.endswith("knee")]
-    assert np.array_equal(zf[:, other], z[:, other], equal_nan=True)  # hips, ankles, torso: as they were
+    other = [j for j, n in enumerate(comp.angle_names) if not n.endswith(joint) and EXERCISES[exercise].beyond_ok(n) is None]
+    assert np.array_equal(zf[:, other], z[:, other], equal_nan=True)  # the joints with no "better" side: as they were
 
     lean = np.array([[10.0], [30.0]])
     zl = forgive_beyond(np.ones((2, 1)), lean, np.full((2, 1), 20.0), ("trunk_lean",), EXERCISES["lunge"],
