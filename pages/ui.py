@@ -187,7 +187,8 @@ def render_results(bundle: dict, *, video_path: str | Path | None = None, key: s
     left, right = st.columns([2, 3])
     with left:
         st.markdown("#### Body map")
-        st.image(R.body_map_image(bundle), caption=R.body_map_caption(bundle), width=300)
+        # the column is ~250 px at 1100 px windows: a fixed 300 px image ran under the rep table
+        st.image(R.body_map_image(bundle), caption=R.body_map_caption(bundle), width="stretch")
     with right:
         st.markdown("#### Score per rep")
         table = R.rep_table(bundle)
