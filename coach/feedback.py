@@ -74,6 +74,35 @@ _ADVICE: dict[tuple[str, str, int], str] = {
     ("pull_up", "shoulder", -1): "let your arms reach fully overhead at the bottom",
 }
 
+# Advice that is about one end of the rep. Shown for a deviation at the other end it says the
+# wrong thing ("reach fully overhead at the bottom" about the top of a pull-up), so there the cue
+# asks to match the reference instead (`_advice`). At the working extreme (peak):
+_PEAK_ADVICE: frozenset[tuple[str, str, int]] = frozenset({
+    ("squat", "knee", +1), ("squat", "hip", +1), ("lunge", "knee", +1), ("push_up", "elbow", +1),
+    ("bicep_curl", "elbow", +1), ("shoulder_press", "elbow", -1), ("shoulder_press", "shoulder", -1),
+    ("front_raise", "shoulder", -1), ("front_raise", "shoulder", +1), ("jumping_jack", "shoulder", -1),
+    ("deadlift", "hip", +1), ("deadlift", "hip", -1), ("deadlift", "trunk_lean", +1),
+    ("pull_up", "elbow", +1), ("pull_up", "shoulder", +1), ("bench_press", "elbow", +1),
+})
+# ... and at the start and end of the rep (rest):
+_REST_ADVICE: frozenset[tuple[str, str, int]] = frozenset({
+    ("push_up", "elbow", -1), ("bicep_curl", "elbow", -1), ("shoulder_press", "elbow", +1),
+    ("shoulder_press", "shoulder", +1), ("jumping_jack", "shoulder", +1), ("deadlift", "knee", +1),
+    ("deadlift", "trunk_lean", -1), ("pull_up", "elbow", -1), ("pull_up", "shoulder", -1),
+    ("bench_press", "elbow", -1),
+})
+#: Share of a rep's duration at each end that counts as its start or end position for `_advice`.
+REST_SHARE = 0.15
+MATCH_ADVICE = "match the reference's position at this point of the rep"
+
+
+def _advice(exercise_id: str, joint: str, sign: int, *, at_peak: bool, at_rest: bool) -> str | None:
+    """What to do about a deviation (`_ADVICE`), unless that advice is about the other end of the rep."""
+    key = (exercise_id, joint, sign)
+    if (key in _PEAK_ADVICE and at_rest) or (key in _REST_ADVICE and at_peak):
+        return MATCH_ADVICE
+    return _ADVICE.get(key)
+
 
 @dataclass(frozen=True)
 class Cue:
@@ -162,7 +191,11 @@ def build_cues(
             phase = exercise.peak_name if abs(comp.times_s[i] - rs.peak_s) <= 0.25 * max(rs.end_s - rs.start_s, 0.1) else (
                 "on the way down" if before == exercise.down_to_peak else "on the way up"
             )
-            advice = _ADVICE.get((exercise.id, _joint(name), int(np.sign(diff))))
+            t = comp.times_s[i]
+            at_peak = phase == exercise.peak_name
+            # a one-rep clip can end at its peak (a deadlift set down after the video stops): the peak wins
+            at_rest = not at_peak and min(t - rs.start_s, rs.end_s - t) <= REST_SHARE * (rs.end_s - rs.start_s)
+            advice = _advice(exercise.id, _joint(name), int(np.sign(diff)), at_peak=at_peak, at_rest=at_rest)
             where = f"rep {rs.index}, {phase}" if rs.index else phase
             text = f"{where} ({comp.times_s[i]:.1f} s): {_describe(name, diff, comp.mirrored)}"
             if advice:

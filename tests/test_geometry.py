@@ -512,6 +512,39 @@ def test_cue_phase_names_the_direction_of_the_exercise(exercise, before_peak):
     assert len(cues) == 1 and f"rep 1, {before_peak} (" in cues[0].text
 
 
+@pytest.mark.parametrize(("moment", "advice"), [
+    ("peak", "match the reference's position at this point of the rep"),
+    ("start", "press to straight arms at the top"),
+])
+def test_cue_advice_is_about_the_moment_the_joint_deviates(moment, advice):
+    """Bench press elbows 40° more bent than the reference: at the start of the rep (lockout) the
+    advice is to press to straight arms at the top; at the bottom that advice would be about the
+    wrong end of the rep, so the cue asks to match the reference there."""
+    import dataclasses
+
+    from coach.analysis import analyze_poses
+    from coach.bodymodel import builtin_id, generate
+    from coach.exercises import EXERCISES
+    from coach.feedback import _ADVICE, _PEAK_ADVICE, _REST_ADVICE, build_cues
+
+    assert _PEAK_ADVICE <= set(_ADVICE) and _REST_ADVICE <= set(_ADVICE)
+    assert not _PEAK_ADVICE & _REST_ADVICE
+    perf = generate("bench_press", "side", reps=2, seed=3)
+    comp = analyze_poses(perf.poses, exercise="bench_press", reference_id=builtin_id("bench_press", "side")).comparison
+    name = next(n for n in comp.judged_angles if n.endswith("elbow"))
+    k = comp.angle_names.index(name)
+    rs = comp.rep_scores[0]
+    t = rs.peak_s if moment == "peak" else rs.start_s + 0.05 * (rs.end_s - rs.start_s)
+    i = max(int(np.argmin(np.abs(comp.times_s - t))), 1)
+    user, z = comp.user_angles.copy(), comp.angle_z.copy()
+    user[i - 1 : i + 2, k] = comp.ref_angles[i - 1 : i + 2, k] - 40.0
+    z[i - 1 : i + 2, k] = 40.0 / comp.tolerance_deg[k]
+    cues = [c for c in build_cues(dataclasses.replace(comp, user_angles=user, angle_z=z), EXERCISES["bench_press"], [])
+            if "40°" in c.text]
+    assert len(cues) == 1 and "bent 40° more" in cues[0].text, [c.text for c in cues]
+    assert cues[0].text.endswith(advice), cues[0].text
+
+
 @pytest.mark.parametrize(("exercise", "view", "joint"), [("squat", "side", "knee"), ("pull_up", "front", "shoulder")])
 def test_more_range_at_the_extreme_is_no_fault_but_not_standing_up_is(exercise, view, joint):
     """A squatter whose knees bend 30° more than the reference's at the bottom squatted deeper, and
