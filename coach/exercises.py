@@ -198,10 +198,13 @@ def _knee_valgus(peak: np.ndarray, _rep: np.ndarray) -> float:
 
 def _hip_sag(peak: np.ndarray, rep: np.ndarray) -> float:
     """Push-up: how far (torso lengths) the mid-hip hangs below the shoulder-ankle line, median
-    over the rep (positive = sag, negative = pike)."""
+    over the rep (positive = sag, negative = pike); the shoulder-knee line in frames where the
+    ankles are out of view (as the body line angle, `kinematics.JOINT_ANGLES`)."""
     sh = midpoint(rep, MID_SHOULDER)
     hp = midpoint(rep, MID_HIP)
     an = _nanmean_pts(rep[:, L.LEFT_ANKLE], rep[:, L.RIGHT_ANKLE])
+    kn = _nanmean_pts(rep[:, L.LEFT_KNEE], rep[:, L.RIGHT_KNEE])
+    an = np.where(np.isfinite(an[:, :1]), an, kn)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = (hp[:, 0] - sh[:, 0]) / (an[:, 0] - sh[:, 0])
         line_y = sh[:, 1] + t * (an[:, 1] - sh[:, 1])

@@ -24,12 +24,14 @@ def joint_name(angle_name: str) -> str:
 
 @dataclass(frozen=True)
 class JointAngle:
-    """The angle at `vertex` between segments vertex->a and vertex->c, degrees 0-180."""
+    """The angle at `vertex` between segments vertex->a and vertex->c, degrees 0-180; in frames
+    where c is unseen, towards `c_fallback` instead when it is given."""
 
     name: str
     a: Landmark
     vertex: Landmark
     c: Landmark
+    c_fallback: Landmark | None = None
 
     @property
     def side(self) -> str:
@@ -52,9 +54,10 @@ JOINT_ANGLES: tuple[JointAngle, ...] = (
     JointAngle("right_elbow", L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST),
     JointAngle("left_shoulder", L.LEFT_HIP, L.LEFT_SHOULDER, L.LEFT_ELBOW),
     JointAngle("right_shoulder", L.RIGHT_HIP, L.RIGHT_SHOULDER, L.RIGHT_ELBOW),
-    # body line shoulder-hip-ankle: 180 = straight plank; sag or pike bends it
-    JointAngle("left_body_line", L.LEFT_SHOULDER, L.LEFT_HIP, L.LEFT_ANKLE),
-    JointAngle("right_body_line", L.RIGHT_SHOULDER, L.RIGHT_HIP, L.RIGHT_ANKLE),
+    # body line shoulder-hip-ankle: 180 = straight plank; sag or pike bends it. With the feet out
+    # of frame (a phone close to the floor) the line to the knee still shows a sag or a pike.
+    JointAngle("left_body_line", L.LEFT_SHOULDER, L.LEFT_HIP, L.LEFT_ANKLE, L.LEFT_KNEE),
+    JointAngle("right_body_line", L.RIGHT_SHOULDER, L.RIGHT_HIP, L.RIGHT_ANKLE, L.RIGHT_KNEE),
     # neck ear-shoulder-hip: near straight with the head in line with the back; a dropped, jutting
     # or craned head bends it
     JointAngle("left_neck", L.LEFT_EAR, L.LEFT_SHOULDER, L.LEFT_HIP),
@@ -91,10 +94,14 @@ def trunk_lean_deg(xy: np.ndarray) -> np.ndarray:
 def joint_angles(xy: np.ndarray) -> dict[str, np.ndarray]:
     """All JOINT_ANGLES plus trunk_lean for (T, 33, 2) or (33, 2) coordinates (any units)."""
     xy = np.asarray(xy, dtype=np.float64)
-    out = {
-        ja.name: angle_between(xy[..., ja.a, :], xy[..., ja.vertex, :], xy[..., ja.c, :])
-        for ja in JOINT_ANGLES
-    }
+    out = {}
+    for ja in JOINT_ANGLES:
+        deg = angle_between(xy[..., ja.a, :], xy[..., ja.vertex, :], xy[..., ja.c, :])
+        if ja.c_fallback is not None:
+            unseen_c = ~np.isfinite(xy[..., ja.c, 0])
+            alt = angle_between(xy[..., ja.a, :], xy[..., ja.vertex, :], xy[..., ja.c_fallback, :])
+            deg = np.where(unseen_c, alt, deg)
+        out[ja.name] = deg
     out["trunk_lean"] = trunk_lean_deg(xy)
     return out
 

@@ -64,6 +64,27 @@ def test_joint_angles_of_a_bent_knee():
     assert a["trunk_lean"][0] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_body_line_falls_back_to_the_knee_when_the_feet_are_out_of_view():
+    """A push-up filmed close to the floor often loses the feet: the shoulder-hip-knee line still
+    shows a sagging hip, in those frames only; the hip-sag rule reads the same line."""
+    from coach.exercises import _hip_sag
+
+    xy = np.full((2, N_LANDMARKS, 2), np.nan)
+    for side in ("LEFT", "RIGHT"):
+        xy[:, getattr(L, f"{side}_SHOULDER")] = (0.0, 0.0)
+        xy[:, getattr(L, f"{side}_HIP")] = (1.0, 0.25)  # hips 0.25 below a level line: a sag
+        xy[:, getattr(L, f"{side}_KNEE")] = (1.5, 0.1)
+        xy[:, getattr(L, f"{side}_ANKLE")] = (2.0, 0.0)
+    xy[1, [L.LEFT_ANKLE, L.RIGHT_ANKLE]] = np.nan  # the feet leave the frame
+    line = joint_angles(xy)["left_body_line"]
+    assert line[0] == pytest.approx(angle_between(xy[0, L.LEFT_SHOULDER], xy[0, L.LEFT_HIP], xy[0, L.LEFT_ANKLE]))
+    assert line[1] == pytest.approx(angle_between(xy[1, L.LEFT_SHOULDER], xy[1, L.LEFT_HIP], xy[1, L.LEFT_KNEE]))
+    assert line[1] < 160.0  # the sag shows
+    assert _hip_sag(xy[1], xy[1:]) > 0.15  # over the push-up rule's limit, as with the feet seen
+    xy[1, [L.LEFT_KNEE, L.RIGHT_KNEE]] = np.nan
+    assert np.isnan(joint_angles(xy)["left_body_line"][1])  # nothing to draw the line to: unknown
+
+
 def test_trunk_lean_horizontal_is_90():
     xy = np.full((1, N_LANDMARKS, 2), np.nan)
     xy[0, [L.LEFT_HIP, L.RIGHT_HIP]] = (0, 0)

@@ -270,6 +270,16 @@ def test_push_up_faults_get_their_body_part_and_good_push_ups_do_not(home):
         assert runs[good].score > max(runs["wrong2"].score, runs["wrong34"].score)
 
 
+def test_a_push_up_with_the_feet_out_of_view_is_still_judged_on_its_body_line(home):
+    """wrong77 is filmed close, the feet out of frame, and the hips bend the line from the
+    shoulders to the legs. Before the body line fell back to the knee it was not judged at all
+    and the clip passed at 85; measured since: 37, a fail with a hips cue."""
+    a = _analyze(f"{PUSHFIT}/wrong/wrong77.mp4", exercise="push_up", reference_id="model-push-up-side")
+    assert any(n.endswith("body_line") for n in a.comparison.judged_angles), a.comparison.excluded
+    assert a.comparison.verdict == "fail", a.score
+    assert any(c.body_part == "hips" for c in a.cues), a.cues
+
+
 def test_a_60_fps_clip_is_analysed_at_30_fps_and_annotated_at_60(home, tmp_path):
     """Every 2nd frame of a 60 fps clip goes through the pose model (half the time); two workers
     and one give the same frames; the reps are all counted; the annotated video keeps all 60 fps
