@@ -1059,7 +1059,7 @@ BUILTIN_SET: tuple[tuple[str, str], ...] = (
     ("bicep_curl", "side"), ("bicep_curl", "front"),
     ("shoulder_press", "side"), ("shoulder_press", "front"),
     ("front_raise", "side"), ("front_raise", "front"),
-    ("jumping_jack", "front"),
+    ("jumping_jack", "front"), ("jumping_jack", "side"),
     ("pull_up", "side"), ("pull_up", "front"),
     ("bench_press", "side"), ("bench_press", "front"),
 )
