@@ -420,7 +420,9 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
             (*_ARMS, L.LEFT_HIP, L.RIGHT_HIP, L.NOSE),
             ("front", "side"),
             (
-                FormRule("press_lockout", "arms", ("front", "side"), _angle("elbow", "max"), 155.0, -1, 15.0, "°",
+                # over the whole rep, as the bench press: at the peak frame alone a lifter who
+                # locked out and then softened the elbows while holding the weight overhead failed
+                FormRule("press_lockout", "arms", ("front", "side"), _rep_max_elbow, 155.0, -1, 15.0, "°",
                          "elbows only straighten to {value:.0f}° — press all the way to lockout overhead"),
                 # over the whole rep: lifters lean back most while the bar passes the face, not at lockout
                 FormRule("press_back_lean", "torso", ("side",), _rep_high("trunk_lean"), 15.0, +1, 8.0, "°",
