@@ -130,7 +130,9 @@ def _part_word(part: str, mirrored: bool) -> str:
     return _side_word(part, mirrored)
 
 
-def _describe(name: str, diff: float, mirrored: bool) -> str:
+def _describe(name: str, diff: float, mirrored: bool, *, line_to: str = "ankle") -> str:
+    """name: an angle in the comparison's (possibly mirrored) sides; line_to: the landmark the body
+    line ran to ("knee" with the feet out of view, `kinematics.JOINT_ANGLES`)."""
     joint = _joint(name)
     who = _side_word(name, mirrored)
     mag = abs(diff)
@@ -139,7 +141,7 @@ def _describe(name: str, diff: float, mirrored: bool) -> str:
     if joint == "neck":
         return f"head {mag:.0f}° {'more in line with' if diff > 0 else 'further out of line with'} your back than the reference"
     if joint == "body_line":
-        return f"{who.replace('body line', 'shoulder-hip-ankle line')} bent {mag:.0f}° {'less' if diff > 0 else 'more'} than the reference"
+        return f"{who.replace('body line', f'shoulder-hip-{line_to} line')} bent {mag:.0f}° {'less' if diff > 0 else 'more'} than the reference"
     return f"{who} bent {mag:.0f}° {'less' if diff > 0 else 'more'} than the reference"
 
 
@@ -197,7 +199,10 @@ def build_cues(
             at_rest = not at_peak and min(t - rs.start_s, rs.end_s - t) <= REST_SHARE * (rs.end_s - rs.start_s)
             advice = _advice(exercise.id, _joint(name), int(np.sign(diff)), at_peak=at_peak, at_rest=at_rest)
             where = f"rep {rs.index}, {phase}" if rs.index else phase
-            text = f"{where} ({comp.times_s[i]:.1f} s): {_describe(name, diff, comp.mirrored)}"
+            # the feet out of view for the clip: the body line ran to the knee (kinematics.JOINT_ANGLES)
+            feet_unseen = f"{name.split('_', 1)[0]}_ankle" in comp.excluded
+            line_to = "knee" if feet_unseen else "ankle"
+            text = f"{where} ({comp.times_s[i]:.1f} s): {_describe(name, diff, comp.mirrored, line_to=line_to)}"
             if advice:
                 text += f" — {advice}"
             cands.append(Cue(text, _part_word(ANGLE_PART[name], comp.mirrored), rs.index or None,

@@ -226,8 +226,9 @@ def rep_table(bundle: Mapping) -> pd.DataFrame:
             f"Time {from_p} (s)": tempo.get("from_peak_s"),
             f"Pause at the {peak} (s)": tempo.get("pause_s"),
         })
-    # the faults next to the score they lowered: the table is wider than its column in the page
-    cols = ["Rep", "Start (s)", f"{peak.capitalize()} (s)", "End (s)", "Score", "Form faults", "Similarity",
+    # the score first and the faults next to it: the table is wider than its column in the page,
+    # and a score bar pushed to the right edge lost its number (seen at 1100 px)
+    cols = ["Rep", "Score", "Form faults", "Start (s)", f"{peak.capitalize()} (s)", "End (s)", "Similarity",
             "Worst part", f"Time {to_p} (s)", f"Time {from_p} (s)", f"Pause at the {peak} (s)"]
     return pd.DataFrame(rows, columns=cols)
 

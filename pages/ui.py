@@ -197,7 +197,7 @@ def render_results(bundle: dict, *, video_path: str | Path | None = None, key: s
         else:
             st.dataframe(
                 table, hide_index=True, width="stretch",
-                column_config={"Score": st.column_config.ProgressColumn("Score", min_value=0, max_value=100, format="%.0f")},
+                column_config={"Score": st.column_config.ProgressColumn("Score", min_value=0, max_value=100, format="%.0f", width="medium")},
             )
     st.markdown("#### Charts")
     render_charts(bundle)

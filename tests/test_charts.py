@@ -99,6 +99,8 @@ def test_rep_table_has_one_row_per_rep(same, bundle):
     assert list(table["Rep"]) == [r.index for r in same.reps.reps]
     assert {"Score", "Similarity", "Bottom (s)", "Worst part", "Form faults"} <= set(table.columns)
     assert set(table["Form faults"]) == {"-"}  # the reference's own performance breaks no rule
+    # the score right after the rep number: the table scrolls sideways in its half-page column
+    assert list(table.columns[:2]) == ["Rep", "Score"]
 
 
 def test_rep_table_names_the_rules_a_rep_broke(bundle):
