@@ -200,8 +200,7 @@ def build_cues(
             advice = _advice(exercise.id, _joint(name), int(np.sign(diff)), at_peak=at_peak, at_rest=at_rest)
             where = f"rep {rs.index}, {phase}" if rs.index else phase
             # the feet out of view for the clip: the body line ran to the knee (kinematics.JOINT_ANGLES)
-            feet_unseen = f"{name.split('_', 1)[0]}_ankle" in comp.excluded
-            line_to = "knee" if feet_unseen else "ankle"
+            line_to = "knee" if f"{name.split('_', 1)[0]}_ankle" in comp.excluded else "ankle"
             text = f"{where} ({comp.times_s[i]:.1f} s): {_describe(name, diff, comp.mirrored, line_to=line_to)}"
             if advice:
                 text += f" — {advice}"
