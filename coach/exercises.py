@@ -331,8 +331,9 @@ ANGLE_WEIGHTS: Mapping[str, Mapping[str, float]] = MappingProxyType(
 # Deviations that are no fault (coaching knowledge, not fitted to data). "range": going past the
 # reference towards the rep's working extreme while at that extreme (a deeper squat, the chest lower
 # in a push-up, the chin higher and the elbows further down in a pull-up, arms fully overhead);
-# "upright": a torso more upright than the reference's where upright is the ideal. Not listed: more range is a fault there (a
-# front raise above shoulder height, a deadlift leaning back at lockout, a bench press bar).
+# "upright": a torso more upright than the reference's where upright is the ideal. Not listed: more
+# range is a fault there (a front raise above shoulder height, a deadlift leaning back at lockout,
+# a bench press bar).
 BEYOND_OK: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         "squat": {"knee": "range"},
