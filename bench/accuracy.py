@@ -664,6 +664,7 @@ LABELLED_FRAME_CHECKS: tuple[tuple[str, str, str, str, str, int], ...] = (
     ("plank_model/test.csv", "L", "C", "push_up", "hip_sag", +1),  # low back = hips sagging
     ("plank_model/test.csv", "H", "C", "push_up", "hip_pike", +1),  # high back = hips piked
     ("bicep_model/test.csv", "L", "C", "bicep_curl", "curl_swing", +1),  # leaning back
+    ("lunge_model/err.test.csv", "L", "C", "lunge", "lunge_knee_over_toe", +1),  # knee past the toes
 )
 
 

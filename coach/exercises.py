@@ -250,6 +250,25 @@ def _feet_width(peak: np.ndarray, _rep: np.ndarray) -> float:
     return float(ankles / hips) if hips > 0.05 else float("nan")
 
 
+def _knee_past_toes(peak: np.ndarray, _rep: np.ndarray) -> float:
+    """Lunge, side view: how far (torso lengths) the front knee is ahead of the front foot's toes
+    at the bottom (positive = past them). Forward is where the toes point from the heels; the
+    front leg is the one whose ankle is further forward. NaN when the feet do not show a direction."""
+    pointing = [peak[toe, 0] - peak[heel, 0] for toe, heel in
+                ((L.LEFT_FOOT_INDEX, L.LEFT_HEEL), (L.RIGHT_FOOT_INDEX, L.RIGHT_HEEL))]
+    pointing = [d for d in pointing if np.isfinite(d)]
+    if not pointing or abs(float(np.mean(pointing))) < 0.05:
+        return float("nan")
+    fwd = float(np.sign(np.mean(pointing)))
+    legs = [(knee, toe, fwd * peak[ankle, 0]) for knee, ankle, toe in
+            ((L.LEFT_KNEE, L.LEFT_ANKLE, L.LEFT_FOOT_INDEX), (L.RIGHT_KNEE, L.RIGHT_ANKLE, L.RIGHT_FOOT_INDEX))
+            if np.isfinite(peak[ankle, 0])]
+    if not legs:
+        return float("nan")
+    knee, toe, _ahead = max(legs, key=lambda leg: leg[2])
+    return float(fwd * (peak[knee, 0] - peak[toe, 0]))
+
+
 def _chin_over_bar(peak: np.ndarray, _rep: np.ndarray) -> float:
     """Pull-up: nose height above the hands at the top, torso lengths (negative = below the bar)."""
     return float(np.nanmean(peak[[L.LEFT_WRIST, L.RIGHT_WRIST], 1]) - peak[L.NOSE, 1])
@@ -398,6 +417,9 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
                          "front knee only bends to {value:.0f}° — step longer and drop the back knee towards the floor"),
                 FormRule("lunge_trunk_lean", "torso", ("side", "front"), _trunk, 25.0, +1, 10.0, "°",
                          "torso leans {value:.0f}° — keep it upright over the hips"),
+                # side only: from the front, knee and toes lie on one line of sight
+                FormRule("lunge_knee_over_toe", "legs", ("side",), _knee_past_toes, 0.0, +1, 0.1, " torso",
+                         "front knee travels {value:.2f} torso lengths past your toes — take a longer step so the knee stays over the ankle"),
             ),
             down_to_peak=True,
         ),

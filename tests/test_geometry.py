@@ -649,3 +649,32 @@ def test_push_up_depth_reads_the_whole_rep_not_a_glitch_at_the_bottom(tmp_path):
     shallow[:, L.RIGHT_WRIST] = 2 * shallow[:, L.RIGHT_ELBOW] - shallow[:, L.RIGHT_SHOULDER]
     finding = rule.check(shallow[peak], shallow, "side")
     assert finding is not None and finding.value > 170
+
+
+def test_lunge_knee_past_the_toes_breaks_the_rule_and_the_model_lunge_does_not():
+    """Side view: the model lunge keeps the front knee over the ankle (~0.4 torso lengths behind
+    the toe tips). Moved 0.5 torso lengths forward at the bottom it is past the toes: the rule
+    fires, whichever way the performer faces."""
+    from coach import bodymodel as bm
+    from coach.exercises import EXERCISES
+    from coach.normalize import mirror
+
+    rule = {r.name: r for r in EXERCISES["lunge"].rules}["lunge_knee_over_toe"]
+    p = bm.generate("lunge", "side", jitter_frac=0.0)
+    xy = p.poses.xy / robust_scale_px(p.poses.xy)
+    ts = p.poses.timestamps_s
+    a0, peak, e0 = p.rep_bounds_s[0]
+    i = int(np.argmin(np.abs(ts - peak)))
+    rep = xy[(ts >= a0) & (ts <= e0)]
+    assert rule.measure(xy[i], rep) < -0.2
+    fwd = np.sign(np.nanmean(xy[i, [L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX], 0] - xy[i, [L.LEFT_HEEL, L.RIGHT_HEEL], 0]))
+    ankle_of = {L.LEFT_KNEE: L.LEFT_ANKLE, L.RIGHT_KNEE: L.RIGHT_ANKLE}
+    front = max(ankle_of, key=lambda k: fwd * xy[i, ankle_of[k], 0])  # the knee over the leading ankle
+    past = xy[i].copy()
+    past[front, 0] += fwd * 0.5
+    assert rule.measure(past, rep) > 0.0
+    flipped = mirror(past)  # the same lunge facing the other way
+    assert rule.measure(flipped, rep) == pytest.approx(rule.measure(past, rep))
+    xy_no_feet = past.copy()
+    xy_no_feet[[L.LEFT_HEEL, L.RIGHT_HEEL, L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX]] = np.nan
+    assert np.isnan(rule.measure(xy_no_feet, rep))  # no direction: not judged
