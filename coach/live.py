@@ -514,7 +514,10 @@ class LiveCoach:
                 ):
                     continue  # no fault (exercises.BEYOND_OK), as in the uploaded-video analysis
                 if best is None or z[k] > best[0]:
-                    text = f"{_describe(name, float(diff[k]), False)} at the {ex.peak_name}"
+                    # the body line ran to the knee where the ankle was unseen (kinematics.JOINT_ANGLES)
+                    ankle = L.LEFT_ANKLE if name.startswith("left_") else L.RIGHT_ANKLE
+                    line_to = "knee" if not np.isfinite(peak[ankle, 0]) else "ankle"
+                    text = f"{_describe(name, float(diff[k]), False, line_to=line_to)} at the {ex.peak_name}"
                     if direction[k] != 0 and np.sign(diff[k]) == direction[k]:
                         text += " — more range than the reference"  # went further: no advice to do more
                     else:

@@ -582,3 +582,27 @@ def test_analyze_this_recording_runs_the_upload_pipeline_and_shows_the_results(h
     at.run()  # a rerun shows the stored results without running the analysis again
     assert not [b for b in at.button if b.key == "live_analyze"]
     assert {m.label: m.value for m in at.metric}["Reps"] == str(_manifest_reps(CLIP))
+
+
+def test_live_body_line_cue_names_the_knee_when_the_feet_are_out_of_view(library):
+    """A model push-up with sagging hips and the feet out of view (a phone close to the floor):
+    each rep's cue is the body line, measured to the knee, and says so."""
+    from coach import bodymodel as bm
+    from coach.schema import L
+
+    p = bm.generate("push_up", "side", reps=3, seed=2, jitter_frac=0.0)
+    xyz = np.array(p.poses.xyz, dtype=np.float32)
+    vis = np.array(p.poses.visibility, dtype=np.float32)
+    vis[:, [L.LEFT_ANKLE, L.RIGHT_ANKLE, L.LEFT_HEEL, L.RIGHT_HEEL, L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX]] = 0.05
+    torso = np.linalg.norm(xyz[:, L.LEFT_SHOULDER, :2] - xyz[:, L.LEFT_HIP, :2], axis=-1)
+    xyz[:, [L.LEFT_HIP, L.RIGHT_HIP], 1] += 0.35 * torso[:, None]  # the hips sag
+    coach = LiveCoach(library.get(UNRELATED_REF), "push_up", estimator=_Replay(list(zip(xyz, vis, strict=True))))
+    w, h = p.poses.frame_size
+    grey = np.full((int(h), int(w), 3), 128, dtype=np.uint8)
+    cues = []
+    for t in p.poses.timestamps_s:
+        coach.process(grey, float(t))
+        cues.append(coach.state().cue)
+    rep_cues = sorted({c for c in cues if c.startswith("Rep ")})
+    assert coach.state().reps == 3 and len(rep_cues) == 3, rep_cues
+    assert all("shoulder-hip-knee line bent" in c for c in rep_cues), rep_cues
