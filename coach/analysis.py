@@ -10,7 +10,7 @@ import logging
 import os
 import time
 import warnings as warnings_module
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -665,7 +665,8 @@ def extract_video_poses(
         if "window" not in seq.meta:  # a zoomed crop was needed: no turned search on top of it
             if progress:
                 progress("turn", 0, n_analysed)
-            seq = _fill_by_rotation(seq, lambda: iter_frames(path, max_side=settings.video.max_side_px, stride=stride),
+            seq = _fill_by_rotation(seq, lambda only: iter_frames(path, max_side=settings.video.max_side_px,
+                                                                  stride=stride, only=only),
                                     lambda k: run(None, k))
         seq = seq.replace(meta={**seq.meta, "person_search": 1, "rotation_search": 1})
     timings["pose"] = time.perf_counter() - t0
@@ -691,24 +692,19 @@ def _searched(seq: PoseSequence) -> bool:
 
 def _fill_by_rotation(
     seq: PoseSequence,
-    frames: Callable[[], Iterable[tuple[float, np.ndarray]]],
+    frames: Callable[[Collection[int]], Iterable[tuple[float, np.ndarray]]],
     run_turned: Callable[[int], PoseSequence],
 ) -> PoseSequence:
     """Frames where tracking found nobody, filled from a run on turned frames when the detector
     finds the person there in the samples (`pose.search_rotation`; a lifter lying on a bench
-    filmed from the feet). Frames with a person keep their landmarks."""
+    filmed from the feet). Frames with a person keep their landmarks. frames(indices): the
+    analysed frames with those indices, upright."""
     seen = _person_frames(seq)
     missing = np.flatnonzero(~seen)
     if missing.size == 0:
         return seq
     pick = missing[np.unique(np.linspace(0, missing.size - 1, min(ROTATION_SEARCH_SAMPLES, missing.size)).round().astype(int))]
-    wanted, last = set(pick.tolist()), int(pick.max())
-    samples = []
-    for i, (_t, rgb) in enumerate(frames()):
-        if i in wanted:
-            samples.append(rgb)
-        if i >= last:
-            break
+    samples = [rgb for _t, rgb in frames(pick.tolist())]
     k = search_rotation(samples)
     if k is None:
         return seq

@@ -214,8 +214,9 @@ def quiet_native_stderr() -> bool:
 
 #: How landmarks are extracted, in the keypoint cache key: bump it when a change to extraction
 #: would give other landmarks or meta, so clips cached before are extracted again (3: the
-#: other-person checks in meta["others"]).
-POSE_REVISION = 3
+#: other-person checks in meta["others"]; 4: those checks on the clip's clock, so a clip split
+#: between two workers gets no extra ones).
+POSE_REVISION = 4
 
 
 # --- someone else in the picture -------------------------------------------------------------
@@ -259,21 +260,49 @@ def other_height(xyz: np.ndarray, vis: np.ndarray, tracked_height_px: float) -> 
 
 
 class OtherPersonSchedule:
-    """When a run of frames gets the other-person check: at 0.25 s and 1 s (two looks even in a
-    clip of 1.3 s), then every 5 s, and every 30 s after 6 checks, so a long clip costs little
-    (each check runs the detection graph once, ~50 ms)."""
+    """When the other-person check runs: at 0.25 s and 1 s of the clip (two looks even in a clip
+    of 1.3 s), then every 5 s, and every 30 s after 6 checks, so a long clip costs little (each
+    check runs the detection graph once, ~50 ms). The times are the clip's, not a run's: a worker
+    that analyses the second half of a clip looks only where one process would have looked, so
+    splitting a clip neither adds looks nor changes the warning's "k of n"."""
+
+    FIRST_S = (0.25, 1.0)
+    EVERY_S = 5.0
+    SPARSE_AFTER = 6  # checks
+    SPARSE_EVERY_S = 30.0
 
     def __init__(self) -> None:
-        self._next = 0.25
-        self._steps = [0.75] + [5.0] * 4
+        self._passed: int | None = None  # schedule times passed by the last frame seen
+        self._pending = False
 
-    def due(self, t_s: float) -> bool:
-        """True once for the first frame at or after each scheduled time (t_s: seconds from the
-        run's first frame)."""
-        if not t_s >= self._next:
-            return False
-        self._next = t_s + (self._steps.pop(0) if self._steps else 30.0)
-        return True
+    @classmethod
+    def passed(cls, t_s: float) -> int:
+        """How many scheduled times lie at or before t_s (seconds from the clip's first frame)."""
+        a, b = cls.FIRST_S
+        if t_s < a:
+            return 0
+        if t_s < b:
+            return 1
+        dense_end = b + cls.EVERY_S * (cls.SPARSE_AFTER - 2)
+        if t_s < dense_end + cls.EVERY_S:
+            return 2 + int((t_s - b) // cls.EVERY_S)
+        return cls.SPARSE_AFTER + int((t_s - dense_end) // cls.SPARSE_EVERY_S)
+
+    def due(self, t_s: float, *, person: bool = True, look: bool = True) -> bool:
+        """Call for every frame in order. True once per scheduled time: for the first frame with
+        a person (person) at or after it. look=False for frames another worker reports (a
+        warm-up): they move the clock on without a look. The first frame a schedule sees sets
+        the clock: times before it were another run's."""
+        k = self.passed(t_s)
+        if self._passed is not None and k > self._passed:
+            self._pending = look
+        elif not look:
+            self._pending = False
+        self._passed = k
+        if self._pending and person and look:
+            self._pending = False
+            return True
+        return False
 
 
 def others_in_view(heights: list[float | None] | None) -> tuple[int, int]:
@@ -563,17 +592,33 @@ def search_rotation(
 ) -> int | None:
     """The number of quarter turns (1-3) that lets the detector find a person in the most of
     `frames` (upright samples where tracking found nobody), judged frame by frame; None unless
-    it finds one in at least half of them and in more than upright does."""
+    it finds one in at least half of them and in more than upright does. One estimator serves
+    every turn (a still-image one keeps nothing between frames), and a turn stops being tried
+    once it can no longer win: most clips that get here are upright ones with the person out of
+    view for a while, where every turn fails."""
     if not frames:
         return None
-    make = estimator_factory or (lambda: MediaPipeEstimator(static_image_mode=True))
+    est = (estimator_factory or (lambda: MediaPipeEstimator(static_image_mode=True)))()
+    try:
+        def hits(k: int, need: int) -> int:
+            """Frames with a person, turned k quarter turns; stops under `need` once out of reach."""
+            run = RotatedEstimator(est, k) if k else est  # not closed: est is, once, below
+            found = 0
+            for i, f in enumerate(frames):
+                found += run.process(f) is not None
+                if found + len(frames) - i - 1 < need:
+                    break
+            return found
 
-    def hits(k: int) -> int:
-        return _hits(make, (lambda e: RotatedEstimator(e, k)) if k else None, frames)
-
-    upright = hits(0)
-    best_k, best = max(((k, hits(k)) for k in (1, 2, 3)), key=lambda kh: kh[1])
-    return best_k if best > upright and best >= 0.5 * len(frames) else None
+        upright = hits(0, 0)
+        best_k, best = None, max(upright + 1, -(-len(frames) // 2)) - 1
+        for k in (1, 2, 3):
+            h = hits(k, best + 1)
+            if h > best:
+                best_k, best = k, h
+        return best_k
+    finally:
+        est.close()
 
 
 #: Detection and tracking confidence of the re-run on a chosen window. The search has already seen
@@ -693,7 +738,7 @@ def extract_poses(
     try:
         for i, (t, rgb) in enumerate(_iter_checked(frames)):
             out = est.process(rgb)
-            if out is not None and look is not None and schedule.due(t - (times[0] if times else t)):
+            if schedule.due(t - (times[0] if times else t), person=out is not None) and look is not None:
                 others.append(look(rgb, out[0]))
             if out is None:
                 xyzs.append(nan_xyz)

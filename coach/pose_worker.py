@@ -111,9 +111,10 @@ def run_job(argv: list[str], *, err, warm=None) -> int:
         for i, (t, rgb) in enumerate(frames):
             res = est.process(rgb)
             if i < drop:
+                schedule.due(t, look=False)  # the worker before this one looks at these times
                 continue  # warm-up: tracking locks on before the part this worker reports
             k = i - drop
-            if res is not None and look is not None and schedule.due(t - (times[0] if times else t)):
+            if schedule.due(t, person=res is not None) and look is not None:
                 found = look(rgb, res[0])
                 others.append(np.nan if found is None else found)
             if res is None:

@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -111,6 +111,16 @@ def _duration_s(container, stream) -> float:
     return 0.0
 
 
+def _frames_estimate(counted: int, duration_s: float, fps: float) -> int:
+    """Frames a decode yields, about: the container's count includes packets an edit list drops
+    (a clip trimmed without re-encoding, as phone galleries and cutters do: 223 counted, 167
+    shown), the stream's duration does not, so the smaller of the two when both are known."""
+    timed = round(duration_s * fps) if duration_s > 0 and fps > 0 else 0
+    if counted > 0 and timed > 0:
+        return min(counted, timed)
+    return counted or timed
+
+
 def _rotation_cw(frame) -> int:
     """Clockwise degrees that make this frame upright (PyAV reports counter-clockwise)."""
     cw_exact = -float(getattr(frame, "rotation", 0) or 0)
@@ -203,7 +213,7 @@ def probe(path: str | Path, *, max_bytes: int | None = None, max_duration_s: flo
             height=int(h),
             fps=fps,
             duration_s=duration,
-            frames_estimate=int(stream.frames or round(duration * fps)),
+            frames_estimate=_frames_estimate(int(stream.frames or 0), duration, fps),
             rotation_deg=rot,
             codec=stream.codec_context.name,
             created=_parse_created(meta),
@@ -271,7 +281,9 @@ def split_at_keyframe(
         pts: list[int] = []
         keys: list[int] = []
         for packet in container.demux(stream):
-            if packet.size == 0:  # the flush packet at the end
+            if packet.size == 0 or getattr(packet, "is_discard", False):
+                # the flush packet at the end; packets an edit list drops (a trimmed clip) are
+                # decoded as references but never shown, so they are not the clip's frames
                 continue
             if packet.pts is None:
                 return None
@@ -313,6 +325,7 @@ def iter_frames(
     frame_range: tuple[int, int | None] | None = None,
     stride: int = 1,
     cut: Cut | None = None,
+    only: Collection[int] | None = None,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (time_s, rgb) for each upright frame: rgb is (H, W, 3) uint8, C-contiguous.
 
@@ -329,6 +342,8 @@ def iter_frames(
     (the others are decoded, not converted), so two workers' halves stay on one grid.
     cut: only the frames of this `Cut` (from `split_at_keyframe`; its warm-up frames first), timed
     from its origin by their pts; not with frame_range.
+    only: yield just these frames, by index among the stride-th frames (the others are decoded,
+    not converted: a few samples of a clip cost its decoding, not its conversion); not with cut.
     """
     import av
 
@@ -338,6 +353,12 @@ def iter_frames(
         raise ValueError(f"stride must be at least 1, got {stride}")
     if cut is not None and frame_range is not None:
         raise ValueError("expected a cut or a frame_range, got both")
+    if cut is not None and only is not None:
+        raise ValueError("expected a cut or only, got both")
+    wanted = None if only is None else frozenset(int(i) for i in only)
+    if wanted is not None and not wanted:
+        return
+    last_wanted = max(wanted) if wanted is not None else None
     path = Path(path)
     container = _open(path)
     try:
@@ -395,7 +416,10 @@ def iter_frames(
             if prev is not None and t <= prev:
                 t = expected
                 repaired += 1
-            if (frame_range is not None and n < frame_range[0]) or (cut is None and n % stride):
+            if wanted is not None and n // stride > last_wanted:
+                break
+            if ((frame_range is not None and n < frame_range[0]) or (cut is None and n % stride)
+                    or (wanted is not None and n // stride not in wanted)):
                 prev = t
                 n += 1
                 continue
@@ -415,7 +439,8 @@ def iter_frames(
         # Frame counts over-report for some files (up to 25% here), durations do not: a decoded
         # span well short of the stated duration means the file ends early (truncated upload).
         duration = _duration_s(container, stream)
-        whole = (frame_range is None or frame_range[1] is None) and (cut is None or cut.stop_pts is None)
+        whole = ((frame_range is None or frame_range[1] is None) and (cut is None or cut.stop_pts is None)
+                 and wanted is None)
         if duration and whole and prev + period < 0.9 * duration - period:
             log.warning(
                 "%s: expected %.2f s of frames, got %.2f s (%d frames); the file may be truncated",

@@ -64,6 +64,26 @@ def test_schedule_looks_twice_in_the_first_second_then_sparsely():
     assert len(times) <= 12  # two minutes: a few dozen ms of work, not seconds
 
 
+def test_schedule_runs_on_clip_time_so_a_split_clip_gets_the_same_looks():
+    ts = np.arange(0, 40, 1 / 30)
+    whole = OtherPersonSchedule()
+    one = [t for t in ts if whole.due(float(t))]
+    cut = len(ts) // 2  # the second worker starts here after 15 warm-up frames
+    first, second = OtherPersonSchedule(), OtherPersonSchedule()
+    looks = [t for t in ts[:cut] if first.due(float(t))]
+    for t in ts[cut - 15:cut]:
+        assert not second.due(float(t), look=False)
+    looks += [t for t in ts[cut:] if second.due(float(t))]
+    assert looks == one and len(one) == 6  # 0.25, 1, 6, 11, 16, 21 s
+    # a short clip split in two: the second half (2.4 s on) gets no look of its own
+    s = OtherPersonSchedule()
+    assert not [t for t in np.arange(2.4, 4.8, 1 / 30) if s.due(float(t))]
+    # a look falls due while no one is in view: it runs on the next frame with a person
+    s = OtherPersonSchedule()
+    ts = [round(k * 0.1, 1) for k in range(20)]
+    assert [t for t in ts if s.due(t, person=t > 0.55)] == [0.6, 1.0]
+
+
 def test_warning_needs_the_other_person_on_two_looks_and_half_of_them():
     def warn(seen):
         return [w for w in camera_warnings(

@@ -166,6 +166,27 @@ def test_rotation_search_picks_the_turn_that_finds_the_person():
     assert search_rotation([], estimator_factory=_FindsSquareTopLeft) is None
 
 
+def test_rotation_search_uses_one_estimator_and_stops_a_turn_that_cannot_win():
+    made, calls = [], []
+
+    class Counting(_FindsSquareTopLeft):
+        def __init__(self):
+            made.append(self)
+
+        def process(self, rgb):
+            calls.append(1)
+            return super().process(rgb)
+
+    nobody = [np.zeros((270, 480, 3), np.uint8)] * 8
+    assert search_rotation(nobody, estimator_factory=Counting) is None
+    # upright: all 8; each turn needs 4 of 8 and is dropped after 5 misses
+    assert len(made) == 1 and len(calls) == 8 + 3 * 5
+    made.clear()
+    calls.clear()
+    assert search_rotation([_big_frame(400 + k, 220) for k in range(8)], estimator_factory=Counting) == 2
+    assert len(made) == 1 and len(calls) < 4 * 8
+
+
 def test_bench_presser_missed_upright_is_filled_from_turned_frames(tmp_path, monkeypatch):
     """Real clip: upright, MediaPipe misses the lifter for the first ~70 of 233 frames (the first
     rep); turned, it finds them in every frame, agreeing with the upright landmarks where both see

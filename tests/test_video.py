@@ -465,6 +465,34 @@ def test_two_cuts_at_a_keyframe_give_exactly_the_whole_video():
     assert all(np.array_equal(a, b) for (_t, a), (_u, b) in zip(parts, whole, strict=True))
 
 
+@pytest.mark.shared
+def test_a_trimmed_clip_is_cut_in_halves_of_the_frames_it_shows():
+    """An edit list hides the first 56 of 223 packets (a clip trimmed without re-encoding): the
+    halves, the frame estimate and the clip's clock count the 167 frames shown."""
+    src = shared_path("videos/deadlift-visual-analyzer/Dataset_small/Bad/000006.mp4")
+    whole = list(iter_frames(src, max_side=128))
+    assert len(whole) == 167 and abs(probe(src).frames_estimate - len(whole)) <= 1
+    first, second = split_at_keyframe(src)
+    a = list(iter_frames(src, max_side=128, cut=first))
+    b = list(iter_frames(src, max_side=128, cut=second))
+    assert abs(len(a) - len(b)) <= 1 and len(a) + len(b) == len(whole)
+    assert a[0][0] == pytest.approx(0.0)  # the cut's clock starts at the first frame shown
+    assert np.allclose([t for t, _ in a + b], [t for t, _ in whole], atol=1e-9)
+
+
+def test_only_yields_the_chosen_frames_without_converting_the_rest(tmp_path, caplog):
+    clip = noise_clip(tmp_path / "noise.mp4", n=40)
+    every = list(iter_frames(clip, max_side=64))
+    with caplog.at_level(logging.WARNING, logger="coach.video"):
+        picked = list(iter_frames(clip, max_side=64, only=[3, 17, 9]))
+    assert [t for t, _ in picked] == [every[i][0] for i in (3, 9, 17)]
+    assert all(np.array_equal(rgb, every[i][1]) for (_t, rgb), i in zip(picked, (3, 9, 17), strict=True))
+    assert not caplog.records  # stopping after the last one chosen is not a truncated file
+    every2 = list(iter_frames(clip, max_side=64, stride=2))
+    assert [t for t, _ in iter_frames(clip, max_side=64, stride=2, only=[5])] == [every2[5][0]]
+    assert list(iter_frames(clip, max_side=64, only=[])) == []
+
+
 def test_no_keyframe_cut_without_a_keyframe_after_the_first(tmp_path):
     clip = noise_clip(tmp_path / "one_gop.mp4", n=40)  # x264's default interval (250) > 40 frames
     assert split_at_keyframe(clip) is None
