@@ -103,7 +103,9 @@ class FormRule:
     """A check on one rep's pose at its working extreme ("peak") or over the whole rep ("range").
 
     measure(peak_xy (33, 2) torso lengths, rep_xy (T, 33, 2)) -> value or NaN; the rule fails when
-    value is above `limit` (direction +1) or below it (direction -1); scale sets the severity."""
+    value is above `limit` (direction +1) or below it (direction -1); scale sets the severity.
+    valid_below: a value at or over it no body makes in this exercise (a squatter's torso past
+    horizontal): the landmarks are wrong there, so the rule does not judge the rep."""
 
     name: str
     body_part: str
@@ -114,6 +116,7 @@ class FormRule:
     scale: float
     unit: str
     cue: str  # formatted with value= and limit=
+    valid_below: float = float("inf")
 
     def check(self, peak_xy: np.ndarray, rep_xy: np.ndarray, view: str) -> RuleFinding | None:
         """view: "side", "front", or "oblique" (a camera at an angle: only rules that hold in
@@ -121,7 +124,7 @@ class FormRule:
         if view not in self.views and not (view == "oblique" and {"side", "front"} <= set(self.views)):
             return None
         value = float(self.measure(peak_xy, rep_xy))
-        if not np.isfinite(value):
+        if not np.isfinite(value) or value >= self.valid_below:
             return None
         excess = (value - self.limit) * self.direction
         if excess <= 0:
@@ -297,6 +300,12 @@ def _trunk(peak: np.ndarray, rep: np.ndarray) -> float:
     return float(joint_angles(peak)["trunk_lean"])
 
 
+#: Degrees from vertical past which an upright exercise's torso lean is a tracking error: past
+#: horizontal the shoulders would hang below the hips (seen: a squat "leaning 162°" where MediaPipe
+#: put the skeleton upside down beside a lifter half out of frame).
+TRUNK_PAST_HORIZONTAL = 100.0
+
+
 # --- definitions --------------------------------------------------------------------------
 
 
@@ -382,7 +391,8 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
                 FormRule("squat_depth", "legs", ("side",), _angle("knee"), 105.0, +1, 15.0, "°",
                          "knees only bend to {value:.0f}° at the bottom — squat deeper (aim for about 90° or less)"),
                 FormRule("squat_trunk_lean", "torso", ("side",), _trunk, 50.0, +1, 10.0, "°",
-                         "torso leans {value:.0f}° forward at the bottom — keep your chest up"),
+                         "torso leans {value:.0f}° forward at the bottom — keep your chest up",
+                         valid_below=TRUNK_PAST_HORIZONTAL),
                 FormRule("knee_valgus", "legs", ("front",), _knee_valgus, 0.8, -1, 0.15, "×",
                          "knees cave in (knee width {value:.2f}× ankle width) — push your knees out over your toes"),
             ),
@@ -416,7 +426,8 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
                 FormRule("lunge_depth", "legs", ("side",), _angle("knee"), 110.0, +1, 15.0, "°",
                          "front knee only bends to {value:.0f}° — step longer and drop the back knee towards the floor"),
                 FormRule("lunge_trunk_lean", "torso", ("side", "front"), _trunk, 25.0, +1, 10.0, "°",
-                         "torso leans {value:.0f}° — keep it upright over the hips"),
+                         "torso leans {value:.0f}° — keep it upright over the hips",
+                         valid_below=TRUNK_PAST_HORIZONTAL),
                 # side only: from the front, knee and toes lie on one line of sight
                 FormRule("lunge_knee_over_toe", "legs", ("side",), _knee_past_toes, 0.0, +1, 0.1, " torso",
                          "front knee travels {value:.2f} torso lengths past your toes — take a longer step so the knee stays over the ankle"),
@@ -489,7 +500,8 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
                 FormRule("deadlift_lockout", "hips", ("side",), _angle("hip", "max"), 160.0, -1, 10.0, "°",
                          "hips only open to {value:.0f}° at the top — stand tall and squeeze your glutes at lockout"),
                 FormRule("deadlift_lean_back", "torso", ("side",), _trunk, 20.0, +1, 8.0, "°",
-                         "torso is {value:.0f}° off vertical at lockout — finish upright without leaning back"),
+                         "torso is {value:.0f}° off vertical at lockout — finish upright without leaning back",
+                         valid_below=TRUNK_PAST_HORIZONTAL),
             ),
         ),
         "pull_up": ExerciseDef(

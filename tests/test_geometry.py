@@ -183,6 +183,23 @@ def test_an_oblique_view_checks_only_rules_that_hold_in_both_views():
     assert lean.check(tilted[0], tilted, "oblique") == lean.check(tilted[0], tilted, "side") is not None
 
 
+@pytest.mark.parametrize("rule", ["squat_trunk_lean", "lunge_trunk_lean", "deadlift_lean_back"])
+def test_a_torso_past_horizontal_is_a_tracking_error_not_a_fault(rule):
+    """A squatter leaning 60 deg is told so; a skeleton whose shoulders hang below the hips (a
+    squat read as "leaning 162 deg" when MediaPipe put the body upside down) is not judged."""
+    from coach.exercises import TRUNK_PAST_HORIZONTAL, get_exercise
+
+    check = {r.name: r for ex in ("squat", "lunge", "deadlift") for r in get_exercise(ex).rules}[rule]
+    xy = np.full((1, N_LANDMARKS, 2), np.nan)
+    xy[0, [L.LEFT_HIP, L.RIGHT_HIP]] = (0.0, 0.0)
+    for lean, judged in ((60.0, True), (95.0, True), (TRUNK_PAST_HORIZONTAL + 1, False), (162.0, False)):
+        rad = np.radians(lean)
+        xy[0, [L.LEFT_SHOULDER, L.RIGHT_SHOULDER]] = (np.sin(rad), -np.cos(rad))  # image y points down
+        assert trunk_lean_deg(xy)[0] == pytest.approx(lean)
+        found = check.check(xy[0], xy, "side")
+        assert (found is not None) == judged, (lean, found)
+
+
 def test_detect_view_when_keypoints_drop_the_far_side():
     """Keypoint files (Penn Action, OpenPose) mark hidden joints missing instead of guessing them:
     a side view then has no far shoulder or hip, so no width to measure."""
