@@ -480,6 +480,15 @@ def test_a_trimmed_clip_is_cut_in_halves_of_the_frames_it_shows():
     assert np.allclose([t for t, _ in a + b], [t for t, _ in whole], atol=1e-9)
 
 
+def test_frame_estimate_takes_the_smaller_of_count_and_duration():
+    from coach.video import _frames_estimate
+
+    assert _frames_estimate(223, 5.545, 30.0) == 166  # an edit list hides 56 counted packets
+    assert _frames_estimate(150, 5.005, 29.97) == 150
+    assert _frames_estimate(0, 5.0, 30.0) == 150 and _frames_estimate(90, 0.0, 30.0) == 90
+    assert _frames_estimate(0, 0.0, 0.0) == 0
+
+
 def test_only_yields_the_chosen_frames_without_converting_the_rest(tmp_path, caplog):
     clip = noise_clip(tmp_path / "noise.mp4", n=40)
     every = list(iter_frames(clip, max_side=64))
