@@ -45,7 +45,7 @@ from coach.references import Reference, ReferenceLibrary, ReferenceMeta
 from coach.reps import Rep, RepResult, count_reps_generic, count_reps_pose
 from coach.schema import CORE_LANDMARKS, LANDMARK_NAMES, LAYOUTS, mp_to_layout
 from coach.settings import DEFAULT_SETTINGS, AnalysisSettings
-from coach.video import VideoInfo, iter_frames, probe, sample_frames
+from coach.video import VideoInfo, iter_frames, prefetch, probe, sample_frames
 
 log = logging.getLogger(__name__)
 
@@ -638,7 +638,7 @@ def extract_video_poses(
             est = RotatedEstimator(est, quarter_turns)
         try:
             return extract_poses(
-                iter_frames(path, max_side=settings.video.max_side_px, stride=stride),
+                prefetch(iter_frames(path, max_side=settings.video.max_side_px, stride=stride), size=4),
                 fps=fps, frame_size=(info.width, info.height), estimator=est,
                 total_frames=n_analysed, progress=report,
                 meta={**meta, **({"window": list(window)} if window else {})},

@@ -20,9 +20,7 @@ on the pose count, and the only count when no person is detected, not a replacem
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import MappingProxyType
 
@@ -137,43 +135,6 @@ def flow_position(velocity: np.ndarray, *, fps: float, height_px: int, max_rep_s
     return sosfiltfilt(sos, pos, padlen=min(pos.size - 1, 3 * round(fps * max_rep_s)))
 
 
-def _prefetch(items: Iterable, size: int = 16) -> Iterator:
-    """Iterate `items` on a worker thread (video decoding overlaps the flow computation; both
-    release the GIL). Exceptions are re-raised in the caller; closing the generator stops the worker."""
-    q: queue.Queue = queue.Queue(maxsize=size)
-    done = object()
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(done)
-        except BaseException as exc:  # handed to the consumer, re-raised there
-            q.put(exc)
-
-    th = threading.Thread(target=work, name="flow-decode", daemon=True)
-    th.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        th.join(timeout=5)
-
-
 def _fps_of(ts: np.ndarray, nominal: float) -> float:
     if ts.size >= 3:
         dt = float(np.median(np.diff(ts)))
@@ -196,14 +157,14 @@ def vertical_flow_signal(
     max_side: longest side of the grey frames the flow runs on (pixels); roi: (x0, y0, x1, y1) in
     pixels of the upright video frame, e.g. the person's bounding box from `person_roi`; progress
     (done, total) is called per frame; max_rep_s: slowest rep kept by the drift filter (seconds)."""
-    from coach.video import iter_frames, probe
+    from coach.video import iter_frames, prefetch, probe
 
     _check_roi(roi)
     if max_side < 16:
         raise ValueError(f"max_side must be at least 16 pixels, got {max_side}")
     info = probe(video_path)
     ts, vel, height = vertical_flow(
-        _prefetch(iter_frames(video_path, max_side=max_side)),
+        prefetch(iter_frames(video_path, max_side=max_side)),
         roi=roi,
         frame_size=(info.width, info.height),
         total_frames=info.frames_estimate,

@@ -1045,7 +1045,7 @@ def extract_video_parallel(
     quarter turns (`RotatedEstimator`)."""
     import tempfile
 
-    from coach.video import iter_frames, split_at_keyframe
+    from coach.video import iter_frames, prefetch, split_at_keyframe
 
     total = -(-frames_estimate // stride)  # frames analysed
     short = total < MIN_PARALLEL_FRAMES
@@ -1055,7 +1055,7 @@ def extract_video_parallel(
             est = RotatedEstimator(est, quarter_turns)
         try:
             return extract_poses(
-                iter_frames(path, max_side=max_side, stride=stride), fps=fps, frame_size=frame_size,
+                prefetch(iter_frames(path, max_side=max_side, stride=stride), size=4), fps=fps, frame_size=frame_size,
                 estimator=est, total_frames=total, progress=progress, meta=meta,
             )
         finally:

@@ -25,6 +25,9 @@ import types
 
 import numpy as np
 
+#: Frames decoded ahead of the model (~0.7 MB each at 640x360).
+PREFETCH_FRAMES = 4
+
 
 def _prepare() -> None:
     os.environ.setdefault("GLOG_minloglevel", "2")
@@ -78,7 +81,7 @@ def run_job(argv: list[str], *, err, warm=None) -> int:
     `MediaPipeEstimator` to use when the job needs the default model; it is closed either way."""
     from coach.pose import MediaPipeEstimator, OtherPersonSchedule, RotatedEstimator, window_estimator
     from coach.schema import N_LANDMARKS
-    from coach.video import Cut, iter_frames
+    from coach.video import Cut, iter_frames, prefetch
 
     est = None
     try:
@@ -108,7 +111,9 @@ def run_job(argv: list[str], *, err, warm=None) -> int:
             first = max(0, int(start) - warmup * stride) // stride * stride
             frames = iter_frames(path, max_side=int(max_side), frame_range=(first, stop_i), stride=stride)
             drop = -(-(int(start) - first) // stride)
-        for i, (t, rgb) in enumerate(frames):
+        # decode a few frames ahead on a thread: decoding and scaling (~3.5 ms a 1080p frame)
+        # then overlap the model instead of adding to it
+        for i, (t, rgb) in enumerate(prefetch(frames, size=PREFETCH_FRAMES)):
             res = est.process(rgb)
             if i < drop:
                 schedule.due(t, look=False)  # the worker before this one looks at these times

@@ -14,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import re
 import tempfile
-from collections.abc import Collection, Iterator
+import threading
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -448,6 +450,44 @@ def iter_frames(
             )
     finally:
         container.close()
+
+
+def prefetch(items: Iterable, size: int = 16) -> Iterator:
+    """Iterate `items` on a worker thread, up to `size` ahead, so decoding overlaps the caller's
+    work on the frames (PyAV and the pose model or optical flow release the GIL). Exceptions are
+    re-raised in the caller; closing the generator stops the worker."""
+    q: queue.Queue = queue.Queue(maxsize=size)
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # handed to the consumer, re-raised there
+            q.put(exc)
+
+    th = threading.Thread(target=work, name="decode-ahead", daemon=True)
+    th.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        th.join(timeout=5)
 
 
 def sample_frames(path: str | Path, *, n: int, max_side: int | None = None, frames_estimate: int = 0) -> list[np.ndarray]:

@@ -9,7 +9,6 @@ import pytest
 
 from coach.flow import (
     FLOW_REP_SETTINGS,
-    _prefetch,
     count_reps_flow,
     count_reps_flow_signal,
     flow_position,
@@ -117,17 +116,6 @@ def test_person_roi_boxes_the_landmarks_with_a_margin():
     box = person_roi(xy, (640, 480), margin=0.1)
     assert box == pytest.approx((90.0, 30.0, 210.0, 270.0))
     assert person_roi(np.full((5, 33, 2), np.nan), (640, 480)) is None
-
-
-def test_prefetch_hands_worker_errors_to_the_caller():
-    def broken():
-        yield 1
-        raise RuntimeError("decoder died")
-
-    it = _prefetch(broken())
-    assert next(it) == 1
-    with pytest.raises(RuntimeError, match="decoder died"):
-        next(it)
 
 
 def test_flow_settings_floor_is_in_flow_units():

@@ -480,6 +480,27 @@ def test_a_trimmed_clip_is_cut_in_halves_of_the_frames_it_shows():
     assert np.allclose([t for t, _ in a + b], [t for t, _ in whole], atol=1e-9)
 
 
+def test_prefetch_keeps_order_hands_errors_to_the_caller_and_stops_when_closed():
+    import threading
+
+    from coach.video import prefetch
+
+    assert list(prefetch(iter(range(50)), size=3)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise RuntimeError("decoder died")
+
+    it = prefetch(broken())
+    assert next(it) == 1
+    with pytest.raises(RuntimeError, match="decoder died"):
+        next(it)
+    endless = prefetch(iter(range(10**9)), size=2)
+    assert next(endless) == 0
+    endless.close()  # a consumer that stops early (an error in the pose model) ends the thread
+    assert not [t for t in threading.enumerate() if t.name == "decode-ahead"]
+
+
 def test_frame_estimate_takes_the_smaller_of_count_and_duration():
     from coach.video import _frames_estimate
 
