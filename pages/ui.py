@@ -133,7 +133,8 @@ def _fmt(v, spec: str = ".0f", none: str = "–") -> str:
 def render_summary(bundle: dict) -> None:
     s = bundle["summary"]
     st.subheader(f"{s['exercise_label']} compared with “{s['reference_name']}”")
-    c1, c2, c3, c4 = st.columns(4)
+    # the verdict's words ("Needs work") need more room than a rep count or a similarity
+    c1, c2, c3, c4 = st.columns([1, 1.4, 0.6, 0.8])
     c1.metric("Score", f"{_fmt(s['score'])} / 100", help=f"0-100; {s.get('score_formula', '')}")
     unsure = " Unsure: the exercise was only guessed; pick it above for a pass or fail." if s["verdict"] == "unsure" else ""
     c2.metric("Verdict", R.verdict_label(s["verdict"]),
