@@ -88,7 +88,9 @@ if st.session_state.pop("an_preselect", False):
 
 with st.container(border=True):
     st.markdown(f"**Reference:** {summary['reference_name']} — change it to compare with someone else.")
-    c1, c2, c3, c4 = st.columns([2, 2, 3, 2], vertical_alignment="bottom")
+    # two rows: in one, the labels ("Deadlift (recognised, 58%)") were cut short at ~1100 px
+    c1, c2 = st.columns(2)
+    c3, c4 = st.columns([3, 1], vertical_alignment="bottom")
     recognised, detected = summary["exercise"], summary["view"]
 
     def _ex_label(ex: str) -> str:
