@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from dtaidistance import dtw, dtw_ndim
 
-from coach.exercises import ExerciseDef
-from coach.kinematics import ANGLE_VERTEX, angle_matrix
+from coach.exercises import TRUNK_PAST_HORIZONTAL, ExerciseDef
+from coach.kinematics import ANGLE_VERTEX, angle_matrix, trunk_lean_deg
 from coach.normalize import body_frame, mirror, robust_scale_px
 from coach.pose import PoseSequence
 from coach.schema import LANDMARK_NAMES, N_LANDMARKS, PART_OF
@@ -345,6 +345,7 @@ def compare(
     ri = resample_indices(ref.timestamps_s, s.resample_fps)
     ub = body_frame(user.xy)[ui]
     rb = body_frame(ref.xy)[ri]
+    ub, upside_down = _drop_upside_down(ub, exercise)
     uvis = np.asarray(user.visibility, dtype=np.float64)[ui]
     rvis = np.asarray(ref.visibility, dtype=np.float64)[ri]
     names = exercise.key_angles
@@ -371,6 +372,9 @@ def compare(
     _cost, mirrored, ub, uvis, (ua, judged, key_ok, feats_u, feats_r, excluded) = best
     if mirrored:
         notes.append("you face the other way than the reference: compared as a mirror image")
+    if upside_down:
+        notes.append(f"{upside_down} frames with the torso past horizontal left out (tracking errors in an "
+                     "upright exercise)")
     unsteady = [k for k in judged if angle_jerk_deg(ua[:, k]) > s.max_angle_jerk_deg]
     if unsteady and len(unsteady) < len(judged):  # with none left there would be nothing to say
         judged = [k for k in judged if k not in unsteady]
@@ -521,6 +525,27 @@ def angle_jerk_deg(angle: np.ndarray) -> float:
     d2 = np.abs(a[2:] - 2 * a[1:-1] + a[:-2]) if a.size >= 3 else np.zeros(0)
     d2 = d2[np.isfinite(d2)]
     return float(np.percentile(d2, 90)) if d2.size >= 5 else 0.0
+
+
+#: Frames of an upright exercise whose torso is past horizontal are left out only while they are a
+#: minority: most of a clip that way means another exercise (a push-up compared with a squat).
+UPSIDE_DOWN_MAX_SHARE = 0.25
+
+
+def _drop_upside_down(ub: np.ndarray, exercise: ExerciseDef) -> tuple[np.ndarray, int]:
+    """User frames (body frame, (T, 33, 2)) of an upright exercise whose torso leans past
+    `TRUNK_PAST_HORIZONTAL` from vertical, set to NaN: shoulders below the hips are the pose
+    model's error there, not the user's (a squat's skeleton put upside down for 0.4 s read as
+    "leaning 122° more than the reference"). Returns the frames and how many were left out."""
+    if not exercise.upright:
+        return ub, 0
+    with np.errstate(invalid="ignore"):
+        bad = trunk_lean_deg(ub) >= TRUNK_PAST_HORIZONTAL
+    if not bad.any() or bad.sum() > UPSIDE_DOWN_MAX_SHARE * np.isfinite(ub[:, :, 0]).any(axis=1).sum():
+        return ub, 0
+    out = ub.copy()
+    out[bad] = np.nan
+    return out, int(bad.sum())
 
 
 def _prepare(ub, uvis, rb, rvis, ra, names, key, view):

@@ -316,7 +316,9 @@ class ExerciseDef:
     key_landmarks: landmarks that carry the movement (weighted in DTW and cosine); views: camera
     views the rules are written for; rules: form checks; down_to_peak: the body (or the weight)
     goes down to the peak (a squat's bottom) rather than up (a curl's top), for "on the way
-    down/up" in feedback."""
+    down/up" in feedback; upright: the torso stays within 90° of vertical throughout (not so for
+    a push-up or a bench press), so a skeleton with the shoulders below the hips is a tracking
+    error."""
 
     id: str
     label: str
@@ -328,6 +330,7 @@ class ExerciseDef:
     views: tuple[str, ...]
     rules: tuple[FormRule, ...]
     down_to_peak: bool = False
+    upright: bool = True
 
     def weight(self, angle_name: str) -> float:
         """How much an angle counts in the score (joint name without side; default 1)."""
@@ -416,6 +419,7 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
                          "knees bend to {value:.0f}° — straighten your legs so your body is one line from head to heels"),
             ),
             down_to_peak=True,
+            upright=False,
         ),
         "lunge": ExerciseDef(
             "lunge", "Lunge", _hip_drop, "bottom", "standing",
@@ -528,6 +532,7 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
                          "forearms tilt {value:.0f}° at the bottom — keep your wrists stacked over your elbows"),
             ),
             down_to_peak=True,
+            upright=False,
         ),
     }
 )
