@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from dtaidistance import dtw, dtw_ndim
 
-from coach.exercises import TRUNK_PAST_HORIZONTAL, ExerciseDef
-from coach.kinematics import ANGLE_VERTEX, angle_matrix, trunk_lean_deg
+from coach.exercises import UPRIGHT_MAX_PAST_HORIZONTAL, ExerciseDef, past_horizontal, past_horizontal_share
+from coach.kinematics import ANGLE_VERTEX, angle_matrix
 from coach.normalize import body_frame, mirror, robust_scale_px
 from coach.pose import PoseSequence
 from coach.schema import LANDMARK_NAMES, N_LANDMARKS, PART_OF
@@ -527,21 +527,16 @@ def angle_jerk_deg(angle: np.ndarray) -> float:
     return float(np.percentile(d2, 90)) if d2.size >= 5 else 0.0
 
 
-#: Frames of an upright exercise whose torso is past horizontal are left out only while they are a
-#: minority: most of a clip that way means another exercise (a push-up compared with a squat).
-UPSIDE_DOWN_MAX_SHARE = 0.25
-
-
 def _drop_upside_down(ub: np.ndarray, exercise: ExerciseDef) -> tuple[np.ndarray, int]:
     """User frames (body frame, (T, 33, 2)) of an upright exercise whose torso leans past
-    `TRUNK_PAST_HORIZONTAL` from vertical, set to NaN: shoulders below the hips are the pose
-    model's error there, not the user's (a squat's skeleton put upside down for 0.4 s read as
-    "leaning 122° more than the reference"). Returns the frames and how many were left out."""
+    horizontal (`exercises.past_horizontal`), set to NaN while they are a minority
+    (`UPRIGHT_MAX_PAST_HORIZONTAL`): shoulders below the hips are the pose model's error there,
+    not the user's (a squat's skeleton put upside down for 0.4 s read as "leaning 122° more than
+    the reference"). Returns the frames and how many were left out."""
     if not exercise.upright:
         return ub, 0
-    with np.errstate(invalid="ignore"):
-        bad = trunk_lean_deg(ub) >= TRUNK_PAST_HORIZONTAL
-    if not bad.any() or bad.sum() > UPSIDE_DOWN_MAX_SHARE * np.isfinite(ub[:, :, 0]).any(axis=1).sum():
+    bad = past_horizontal(ub)
+    if not bad.any() or past_horizontal_share(ub) > UPRIGHT_MAX_PAST_HORIZONTAL:
         return ub, 0
     out = ub.copy()
     out[bad] = np.nan

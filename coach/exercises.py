@@ -304,6 +304,24 @@ def _trunk(peak: np.ndarray, rep: np.ndarray) -> float:
 #: horizontal the shoulders would hang below the hips (seen: a squat "leaning 162°" where MediaPipe
 #: put the skeleton upside down beside a lifter half out of frame).
 TRUNK_PAST_HORIZONTAL = 100.0
+#: ... as long as such frames are few: past this share of the frames with a torso, the clip is not
+#: of an upright exercise at all (a push-up filmed from in front of the head: shoulders below the
+#: hips throughout).
+UPRIGHT_MAX_PAST_HORIZONTAL = 0.25
+
+
+def past_horizontal(xy: np.ndarray) -> np.ndarray:
+    """(T,) bool: frames of (T, 33, 2) coordinates whose torso leans `TRUNK_PAST_HORIZONTAL` or
+    more from vertical (False where the torso is not seen)."""
+    lean = joint_angles(xy)["trunk_lean"]
+    with np.errstate(invalid="ignore"):
+        return np.asarray(lean >= TRUNK_PAST_HORIZONTAL)
+
+
+def past_horizontal_share(xy: np.ndarray) -> float:
+    """Share of the frames with a seen torso that are `past_horizontal` (0 when none is seen)."""
+    seen = np.isfinite(joint_angles(xy)["trunk_lean"])
+    return float(past_horizontal(xy)[seen].mean()) if seen.any() else 0.0
 
 
 # --- definitions --------------------------------------------------------------------------

@@ -204,8 +204,8 @@ def test_upside_down_frames_of_an_upright_exercise_are_left_out_of_the_compariso
     """Shoulders below the hips for a few frames of a squat are the pose model's error: those
     frames are not compared. Not for a push-up (the torso is horizontal by nature), and not when
     most of the clip is that way (then it is another exercise)."""
-    from coach.compare import UPSIDE_DOWN_MAX_SHARE, _drop_upside_down
-    from coach.exercises import get_exercise
+    from coach.compare import _drop_upside_down
+    from coach.exercises import UPRIGHT_MAX_PAST_HORIZONTAL, get_exercise
     from coach.normalize import body_frame
 
     xy = _standing(40)
@@ -216,7 +216,7 @@ def test_upside_down_frames_of_an_upright_exercise_are_left_out_of_the_compariso
     assert n == 4 and np.isnan(out[5:9]).all() and np.array_equal(out[:5], ub[:5], equal_nan=True)
     assert _drop_upside_down(ub, get_exercise("push_up"))[1] == 0
     mostly = body_frame(2 * xy[:, [L.LEFT_HIP]].mean(axis=1, keepdims=True) - xy)
-    assert _drop_upside_down(mostly, get_exercise("squat"))[1] == 0 and UPSIDE_DOWN_MAX_SHARE < 0.5
+    assert _drop_upside_down(mostly, get_exercise("squat"))[1] == 0 and UPRIGHT_MAX_PAST_HORIZONTAL < 0.5
 
 
 def test_detect_view_when_keypoints_drop_the_far_side():
