@@ -20,7 +20,14 @@ from coach import __version__
 from coach.clean import CleanResult, clean_poses
 from coach.compare import Comparison, apply_rule_faults, compare
 from coach.errors import CoachError, PoseError, ReferenceLibraryError
-from coach.exercises import EXERCISES, ExerciseDef, RuleFinding, get_exercise
+from coach.exercises import (
+    EXERCISES,
+    UPRIGHT_MAX_PAST_HORIZONTAL,
+    ExerciseDef,
+    RuleFinding,
+    get_exercise,
+    past_horizontal_share,
+)
 from coach.feedback import Cue, build_cues, camera_warnings
 from coach.kinematics import Proportions, joint_angles, moment_arms, proportions, range_of_motion
 from coach.normalize import MID_HIP, ViewEstimate, detect_view, midpoint, robust_scale_px, side_facing
@@ -264,11 +271,18 @@ def warm_up_analysis(library: ReferenceLibrary) -> int:
 
 
 def recognize_exercise(xy_torso: np.ndarray, library: ReferenceLibrary) -> Recognition:
+    """The library's exercise nearest to the performance (xy_torso: (T, 33, 2) torso lengths). A
+    clip whose torso is past horizontal in more than `UPRIGHT_MAX_PAST_HORIZONTAL` of its frames
+    is matched only against exercises that are not upright (a push-up filmed from in front of
+    the head had read as a squat): no squat, press or pull-up puts the shoulders below the hips."""
     templates = []
     for meta in library.list():
         if meta.exercise not in EXERCISES:
             continue
         templates.append((meta.id, meta.exercise, _ref_features(library.get(meta.id))))
+    if past_horizontal_share(xy_torso) > UPRIGHT_MAX_PAST_HORIZONTAL:
+        lying = [t for t in templates if not EXERCISES[t[1]].upright]
+        templates = lying or templates
     return recognize(clip_features(xy_torso), templates)
 
 

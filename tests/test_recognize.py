@@ -148,3 +148,40 @@ def test_jumping_jacks_filmed_from_the_side_are_not_front_raises():
     a = analyze_poses(generate("jumping_jack", "side", reps=3, seed=11).poses)
     assert a.exercise.id == "jumping_jack"
     assert a.reference.id == "model-jumping-jack-side"
+
+
+def test_a_clip_mostly_upside_down_is_matched_only_against_lying_exercises():
+    """No squat, press or pull-up puts the shoulders below the hips; a push-up filmed from in
+    front of the head does in most frames. Such a clip is recognised among the exercises that
+    are not upright; a squat with a few such frames (tracking errors) stays a squat."""
+    from coach.analysis import recognize_exercise
+    from coach.bodymodel import generate
+    from coach.exercises import UPRIGHT_MAX_PAST_HORIZONTAL, past_horizontal_share
+    from coach.references import ReferenceLibrary
+
+    lib = ReferenceLibrary(user_dir=Path("/nonexistent-form-coach-user-refs"))  # built-ins only
+    xy = generate("squat", "front", reps=3, seed=3).poses.xy
+    xy = xy / robust_scale_px(xy)
+    few = xy.copy()
+    n = int(0.8 * UPRIGHT_MAX_PAST_HORIZONTAL * len(xy))
+    few[:n, :, 1] *= -1  # the first frames turned upside down
+    assert 0 < past_horizontal_share(few) <= UPRIGHT_MAX_PAST_HORIZONTAL
+    assert recognize_exercise(few, lib).exercise == "squat"
+    upside_down = xy.copy()
+    upside_down[..., 1] *= -1
+    assert past_horizontal_share(upside_down) == 1.0
+    r = recognize_exercise(upside_down, lib)
+    assert {e for e, _d in r.ranking} == {e for e, d in EXERCISES.items() if not d.upright} == {"push_up", "bench_press"}
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", ["correct138.mp4", "correct62.mp4"])
+def test_push_ups_filmed_from_in_front_of_the_head_are_not_squats(clip, tmp_path, monkeypatch):
+    """Two pushfit clips filmed head-on (shoulders below the hips in 93 % and 85 % of frames) were
+    recognised as a squat and a lunge."""
+    from coach.analysis import analyze_video
+
+    monkeypatch.setenv("FORM_COACH_HOME", str(tmp_path))
+    a = analyze_video(shared_path(f"videos/pushfit-riyer8/datasets/videos/correct/{clip}"))
+    assert a.exercise.id == "push_up"
