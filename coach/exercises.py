@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from coach.kinematics import joint_angles, joint_name
+from coach.kinematics import joint_angles, joint_name, trunk_lean_deg
 from coach.normalize import MID_HIP, MID_SHOULDER, midpoint
 from coach.schema import L, Landmark
 
@@ -313,15 +313,15 @@ UPRIGHT_MAX_PAST_HORIZONTAL = 0.25
 def past_horizontal(xy: np.ndarray) -> np.ndarray:
     """(T,) bool: frames of (T, 33, 2) coordinates whose torso leans `TRUNK_PAST_HORIZONTAL` or
     more from vertical (False where the torso is not seen)."""
-    lean = joint_angles(xy)["trunk_lean"]
     with np.errstate(invalid="ignore"):
-        return np.asarray(lean >= TRUNK_PAST_HORIZONTAL)
+        return np.asarray(trunk_lean_deg(xy) >= TRUNK_PAST_HORIZONTAL)
 
 
 def past_horizontal_share(xy: np.ndarray) -> float:
     """Share of the frames with a seen torso that are `past_horizontal` (0 when none is seen)."""
-    seen = np.isfinite(joint_angles(xy)["trunk_lean"])
-    return float(past_horizontal(xy)[seen].mean()) if seen.any() else 0.0
+    lean = trunk_lean_deg(xy)
+    seen = np.isfinite(lean)
+    return float(np.mean(lean[seen] >= TRUNK_PAST_HORIZONTAL)) if seen.any() else 0.0
 
 
 # --- definitions --------------------------------------------------------------------------
