@@ -29,6 +29,10 @@ live module's per-frame step when coach/live.py exists) on 640x360 frames; live_
 --long builds a ~10-minute clip by looping the clip's packets (PyAV remux, no re-encode) and
 measures the peak memory of a child process that analyses it.
 
+floor_rtf: the least time the pose stage can take here, from the per-frame CPU costs measured
+above (decode and scale, one model call on one core) for the longer worker's frames (half the
+clip and its warm-up); rtf above it is start-up, waiting and analysis.
+
 Targets (reported, not asserted): rtf <= 0.35, DTW (33 keypoints, 30 s) <= 20 ms, live >= 25 fps,
 peak memory <= 1.5 GB on a 10-minute clip.
 """
@@ -95,23 +99,27 @@ def default_clip() -> Path:
 # --- stages --------------------------------------------------------------------------------------
 
 
-def time_decode(path: Path, max_side: int) -> tuple[float, int]:
+def time_decode(path: Path, max_side: int, stride: int = 1) -> tuple[float, float, int]:
+    """(wall s, CPU s of all threads, frames yielded) of one pass of `iter_frames` as the pose
+    stage runs it: every stride-th frame converted at the analysis size."""
     from coach.video import iter_frames
 
-    t0 = time.perf_counter()
-    n = sum(1 for _ in iter_frames(path, max_side=max_side))
-    return time.perf_counter() - t0, n
+    t0, c0 = time.perf_counter(), time.process_time()
+    n = sum(1 for _ in iter_frames(path, max_side=max_side, stride=stride))
+    return time.perf_counter() - t0, time.process_time() - c0, n
 
 
 def time_pipeline(path: Path, render: bool) -> dict:
-    from coach.analysis import analyze_poses, extract_video_poses
+    from coach.analysis import analysis_stride, analyze_poses, extract_video_poses
     from coach.references import ReferenceLibrary
     from coach.settings import DEFAULT_SETTINGS
+    from coach.video import probe
 
     s = DEFAULT_SETTINGS
     out: dict = {}
-    t_decode, n_dec = time_decode(path, s.video.max_side_px)
+    t_decode, cpu_decode, n_dec = time_decode(path, s.video.max_side_px, analysis_stride(probe(path).fps, s))
     out["decode_s"] = t_decode
+    out["decode_cpu_s"] = cpu_decode
     t0 = time.perf_counter()
     seq, info, timings = extract_video_poses(path, settings=s, use_cache=False)
     out["pose_incl_decode_s"] = time.perf_counter() - t0
@@ -248,16 +256,18 @@ def live_timing(path: Path, n_frames: int = LIVE_FRAMES) -> dict:
             break
     out: dict = {"live_frames": len(frames), "live_size": list(LIVE_SIZE)}
     step = _live_step()
-    lat = []
+    lat, model = [], []
     with MediaPipeEstimator() as est:
         est.process(frames[0])  # first call initialises the graph
         for f in frames:
             t0 = time.perf_counter()
             res = est.process(f)
+            model.append(time.perf_counter() - t0)
             if step is not None:
                 step(f, res)
             lat.append(time.perf_counter() - t0)
     lat_ms = 1000 * np.asarray(lat)
+    out["model_ms_mean"] = round(1000 * float(np.mean(model)), 2)
     out["live_ms_mean"] = round(float(lat_ms.mean()), 2)
     out["live_ms_p95"] = round(float(np.percentile(lat_ms, 95)), 2)
     out["live_fps"] = round(1000.0 / float(lat_ms.mean()), 1)
@@ -274,6 +284,22 @@ def _live_step():
         return None
     step = getattr(live, "bench_step", None)
     return step if callable(step) else None
+
+
+def pose_floor(frames: int, decode_cpu_s: float, model_ms: float, duration_s: float) -> dict:
+    """The least time the pose stage can take on this machine, from its per-frame costs: decoding
+    and scaling (CPU of all decoder threads, per analysed frame) plus one model call on one core,
+    for the frames of the longer part (the second: half the clip and its warm-up) when two
+    workers split the clip. Everything else an upload costs comes on top of it."""
+    from coach.pose import MIN_PARALLEL_FRAMES, WARMUP_FRAMES
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = 1 if frames < MIN_PARALLEL_FRAMES else min(2, cores)
+    decode_ms = 1000 * decode_cpu_s / max(frames, 1)
+    run = frames if workers == 1 else -(-frames // 2) + WARMUP_FRAMES  # the split is at the middle
+    floor_s = run * (decode_ms + model_ms) / 1000
+    return {"floor_rtf": round(floor_s / duration_s, 3), "floor_decode_ms": round(decode_ms, 2),
+            "floor_model_ms": round(model_ms, 2), "floor_workers": workers}
 
 
 # --- the 10-minute clip -----------------------------------------------------------------------
@@ -417,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     fig.update(dtw_timing(a))
     log("timing the live path ...")
     fig.update(live_timing(path))
+    fig.update(pose_floor(p["decoded_frames"], p["decode_cpu_s"], fig["model_ms_mean"], dur))
     if args.long:
         fig.update(long_run(path))
     fig["peak_mb"] = peak_rss_mb()
@@ -427,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
         "stage times (s): " + ", ".join(f"{k} {v:.3f}" for k, v in st.items() if v is not None),
         f"rtf (pose incl. decode + analysis) / duration, as the dashboard runs it (warm pose workers): "
         f"{fig['rtf']:.3f} the first after start, {_f(fig['rtf_repeat'])} again (median)   (target <= 0.35)",
+        f"pose floor on this machine: {fig['floor_rtf']:.3f} x duration ({fig['frames']} frames x (decode and scale "
+        f"{fig['floor_decode_ms']:.1f} ms CPU + model {fig['floor_model_ms']:.1f} ms a frame) on {fig['floor_workers']} "
+        f"worker(s), the second with its warm-up); the rest of the rtf is start-up, waits and analysis",
         f"rtf with new worker processes (the CLI, one analysis per process): {fig['rtf_cold']:.3f}; "
         f"with render {_f(fig['rtf_with_render'])}",
         f"fps (frames / pose time incl. decode): {fig['fps']:.1f}   pose model only {_f(fig['pose_model_fps'])}  "

@@ -251,8 +251,23 @@ def test_speed_harness_times_the_dashboard_and_the_cold_path(tmp_path):
     # the warm workers skip ~0.5 s of start-up; allow noise on a busy CI machine
     assert fig["rtf"] < fig["rtf_cold"] + 0.05
     assert "as the dashboard runs it" in r.stdout and "new worker processes" in r.stdout
+    # the floor is built from measured per-frame costs and no run can beat it by much
+    assert 0 < fig["floor_rtf"] < fig["rtf_cold"] and "pose floor on this machine" in r.stdout
     ps = subprocess.run(["pgrep", "-f", "coach.pose_worker --serve"], check=False, capture_output=True, text=True)
     assert ps.stdout.strip() == "", "a warm pose worker outlived the benchmark"
+
+
+def test_speed_floor_counts_the_longer_workers_frames():
+    """Two workers: the second takes half the clip plus its warm-up; a short clip runs on one."""
+    from coach.pose import MIN_PARALLEL_FRAMES, WARMUP_FRAMES
+
+    speed = _load_bench("speed")
+    two = speed.pose_floor(150, decode_cpu_s=0.75, model_ms=12.0, duration_s=5.0)  # 5 ms decode a frame
+    assert two["floor_workers"] == 2 and two["floor_decode_ms"] == 5.0
+    assert two["floor_rtf"] == pytest.approx((75 + WARMUP_FRAMES) * 17.0 / 1000 / 5.0, abs=1e-3)
+    n = MIN_PARALLEL_FRAMES - 1
+    one = speed.pose_floor(n, decode_cpu_s=n * 0.005, model_ms=12.0, duration_s=4.0)
+    assert one["floor_workers"] == 1 and one["floor_rtf"] == pytest.approx(n * 17.0 / 1000 / 4.0, abs=1e-3)
 
 
 def test_mirror_clips_writes_flipped_copies_and_a_manifest_of_what_it_wrote(tmp_path):
