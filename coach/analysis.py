@@ -341,7 +341,8 @@ def count_exercise_reps(
     xy = poses.xy / scale
     return count_reps_pose(
         xy, poses.timestamps_s, fps=poses.fps,
-        signal_fn=exercise.signal if exercise is not None else None, settings=settings.reps,
+        signal_fn=exercise.signal if exercise is not None else None,
+        settings=exercise.rep_settings(settings.reps) if exercise is not None else settings.reps,
     )
 
 

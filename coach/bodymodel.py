@@ -462,11 +462,16 @@ def _pose_deadlift(pr: BodyProportions, p: float, v: RepVariation) -> np.ndarray
     return _deadlift_body(pr, p, v).p
 
 
-def _pose_standing_arms(pr: BodyProportions, arm: Callable[[_Body, int], None], lean: float = 1.0) -> np.ndarray:
+def _pose_standing_arms(pr: BodyProportions, arm: Callable[[_Body, int], None], lean: float = 1.0,
+                        shrug_m: float = 0.0) -> np.ndarray:
+    """Standing, feet under the hips; shrug_m lifts both shoulders (the arms hang from them) along
+    the trunk while the head stays."""
     h = pr.height_m
     stance = 0.1 * h
     b = _Body(pr)
-    b.torso(_standing_hips(pr, stance, 176.0, -0.005 * h), lean)
+    fr = b.torso(_standing_hips(pr, stance, 176.0, -0.005 * h), lean)
+    for s in (_LEFT, _RIGHT):
+        b._set(s, "SHOULDER", b.shoulder(s) + shrug_m * fr.u)
     _stand_legs(b, stance, 8.0)
     for s in (_LEFT, _RIGHT):
         arm(b, s)
@@ -503,6 +508,20 @@ def _pose_front_raise(pr: BodyProportions, p: float, v: RepVariation) -> np.ndar
         b.arm_fk(s, flex=flex, abd=abd, elbow_flex=15.0, bend_hint=-b.frame.u, thumb_hint=-s * b.frame.r)
 
     return _pose_standing_arms(pr, arm, lean=1.0)
+
+
+#: Shoulder lift of a full shrug, fraction of the trunk (~8 cm on a 1.75 m performer).
+_SHRUG_RISE = 0.16
+
+
+def _pose_shrug(pr: BodyProportions, p: float, v: RepVariation) -> np.ndarray:
+    rise = _lerp(0.0, (_SHRUG_RISE + 0.01 * v.depth) * pr.m("trunk"), p)
+
+    def arm(b: _Body, s: int) -> None:
+        # arms hang straight by the thighs holding the dumbbells, palms in
+        b.arm_fk(s, flex=2.0, abd=6.0 + 0.5 * v.lean, elbow_flex=8.0, bend_hint=b.frame.f, thumb_hint=b.frame.f)
+
+    return _pose_standing_arms(pr, arm, lean=1.0, shrug_m=rise)
 
 
 def _pose_jack(pr: BodyProportions, p: float, v: RepVariation) -> np.ndarray:
@@ -761,6 +780,12 @@ _EXERCISES: Mapping[str, _ExerciseModel] = MappingProxyType(
             {"elbow_hang_deg": 170.0, "nose_over_wrists_frac_height": _PULL_NOSE_OVER_WRIST},
             "overhand pull-up from a dead hang to chin over the bar, slight lean back at the top, legs "
             "together with soft knees",
+        ),
+        "shrug": _ExerciseModel(
+            _pose_shrug, Tempo(0.8, 0.5, 1.0, 0.4), False,
+            {"shoulder_rise_frac_trunk": _SHRUG_RISE, "elbow_deg": 172.0},
+            "standing dumbbell shrug: arms straight by the sides, shoulders lifted straight up towards "
+            "the ears, held, and lowered under control; head and torso still",
         ),
     }
 )
@@ -1062,6 +1087,7 @@ BUILTIN_SET: tuple[tuple[str, str], ...] = (
     ("jumping_jack", "front"), ("jumping_jack", "side"),
     ("pull_up", "side"), ("pull_up", "front"),
     ("bench_press", "side"), ("bench_press", "front"),
+    ("shrug", "front"), ("shrug", "side"),
 )
 #: Extra built-ins filmed from another camera place: (exercise, view, camera). The engine compares
 #: a clip with the one of its view whose posture statistics are nearest (`analysis.choose_reference`).
@@ -1071,7 +1097,7 @@ _LABELS = {
     "squat": "Squat", "push_up": "Push-up", "lunge": "Lunge", "bicep_curl": "Bicep curl",
     "shoulder_press": "Shoulder press", "front_raise": "Front raise", "jumping_jack": "Jumping jack",
     "deadlift": "Deadlift",
-    "pull_up": "Pull-up", "bench_press": "Bench press",
+    "pull_up": "Pull-up", "bench_press": "Bench press", "shrug": "Shrug",
 }
 
 

@@ -7,6 +7,7 @@ Signals use vertical distances or joint distances that change in any camera view
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -16,6 +17,7 @@ import numpy as np
 from coach.kinematics import joint_angles, joint_name, trunk_lean_deg
 from coach.normalize import MID_HIP, MID_SHOULDER, midpoint
 from coach.schema import L, Landmark
+from coach.settings import RepSettings
 
 VIEWS: tuple[str, ...] = ("side", "front")
 
@@ -80,6 +82,19 @@ def _bar_down(xy: np.ndarray) -> np.ndarray:
     """Bench press: hands coming down towards the shoulders of a lifter lying face up (peak with the
     bar on the chest)."""
     return _wrists_y(xy) - midpoint(xy, MID_SHOULDER)[:, 1]
+
+
+def _ear_gap(xy: np.ndarray) -> np.ndarray:
+    """Shoulders below the ears (torso lengths), mean of the seen sides; smaller when shrugged."""
+    return _nanmean2(_y(xy, L.LEFT_SHOULDER), _y(xy, L.RIGHT_SHOULDER)) - _nanmean2(
+        _y(xy, L.LEFT_EAR), _y(xy, L.RIGHT_EAR)
+    )
+
+
+def _shoulders_up(xy: np.ndarray) -> np.ndarray:
+    """Shrug: the shoulders rising towards the ears (peak at the top). Against the ears, not the
+    hips: the hips stay put, but a lifter who also rises on the toes or sways would move them."""
+    return -_ear_gap(xy)
 
 
 # --- form rules ---------------------------------------------------------------------------
@@ -272,6 +287,23 @@ def _knee_past_toes(peak: np.ndarray, _rep: np.ndarray) -> float:
     return float(fwd * (peak[knee, 0] - peak[toe, 0]))
 
 
+def _shrug_height(_peak: np.ndarray, rep: np.ndarray) -> float:
+    """Shrug: how far the shoulders rise towards the ears during the rep, torso lengths (95th minus
+    5th percentile of the ear gap, robust to a glitch)."""
+    g = _ear_gap(rep)
+    g = g[np.isfinite(g)]
+    return float(np.percentile(g, 95) - np.percentile(g, 5)) if g.size >= 3 else float("nan")
+
+
+def _arms_straight(_peak: np.ndarray, rep: np.ndarray) -> float:
+    """The straighter elbow per frame, its 10th percentile over the rep (degrees): low only when both
+    arms bend, so a hidden arm's guessed elbow cannot fail the rep."""
+    a = joint_angles(rep)
+    e = np.fmax(a["left_elbow"], a["right_elbow"])
+    e = e[np.isfinite(e)]
+    return float(np.percentile(e, 10)) if e.size >= 3 else float("nan")
+
+
 def _chin_over_bar(peak: np.ndarray, _rep: np.ndarray) -> float:
     """Pull-up: nose height above the hands at the top, torso lengths (negative = below the bar)."""
     return float(np.nanmean(peak[[L.LEFT_WRIST, L.RIGHT_WRIST], 1]) - peak[L.NOSE, 1])
@@ -336,7 +368,9 @@ class ExerciseDef:
     goes down to the peak (a squat's bottom) rather than up (a curl's top), for "on the way
     down/up" in feedback; upright: the torso stays within 90° of vertical throughout (not so for
     a push-up or a bench press), so a skeleton with the shoulders below the hips is a tracking
-    error."""
+    error; min_amplitude: the least rise of the signal that is a rep, torso lengths, when the
+    exercise moves less than `RepSettings.min_amplitude` assumes (a shrug lifts the shoulders
+    ~0.16 torso lengths)."""
 
     id: str
     label: str
@@ -349,6 +383,13 @@ class ExerciseDef:
     rules: tuple[FormRule, ...]
     down_to_peak: bool = False
     upright: bool = True
+    min_amplitude: float | None = None
+
+    def rep_settings(self, base: RepSettings) -> RepSettings:
+        """`base` with this exercise's `min_amplitude` when it moves less than base assumes."""
+        if self.min_amplitude is None or self.min_amplitude >= base.min_amplitude:
+            return base
+        return dataclasses.replace(base, min_amplitude=self.min_amplitude)
 
     def weight(self, angle_name: str) -> float:
         """How much an angle counts in the score (joint name without side; default 1)."""
@@ -373,6 +414,7 @@ ANGLE_WEIGHTS: Mapping[str, Mapping[str, float]] = MappingProxyType(
         "deadlift": {"hip": 1.5, "knee": 1.0, "trunk_lean": 1.5},
         "pull_up": {"elbow": 1.5, "shoulder": 1.0},
         "bench_press": {"elbow": 1.5, "shoulder": 1.0},
+        "shrug": {"elbow": 1.0, "shoulder": 1.0, "trunk_lean": 1.0},
     }
 )
 
@@ -393,6 +435,7 @@ BEYOND_OK: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "front_raise": {"trunk_lean": "upright"},
         "jumping_jack": {"shoulder": "range"},
         "pull_up": {"elbow": "range", "shoulder": "range"},
+        "shrug": {"trunk_lean": "upright"},
     }
 )
 
@@ -551,6 +594,25 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
             ),
             down_to_peak=True,
             upright=False,
+        ),
+        "shrug": ExerciseDef(
+            "shrug", "Shrug", _shoulders_up, "top", "shoulders down",
+            ("left_elbow", "right_elbow", "left_shoulder", "right_shoulder", "trunk_lean"),
+            (*_ARMS, L.LEFT_EAR, L.RIGHT_EAR, L.NOSE, L.LEFT_HIP, L.RIGHT_HIP),
+            ("front", "side"),
+            (
+                # a full shrug lifts the shoulders ~8 cm, ~0.16 of a 50 cm torso; half of it is a
+                # shrug that stopped early (anatomy, not fitted to any clip)
+                FormRule("shrug_height", "shoulders", ("front", "side"), _shrug_height, 0.08, -1, 0.04, " torso",
+                         "shoulders only rise {value:.2f} torso lengths — lift them straight up towards your ears"),
+                # ~30 degrees of bend turns a shrug into an upright row or a curl. From the front an
+                # elbow bending forward is foreshortened and reads straighter: missed, not a false alarm
+                FormRule("shrug_arms_bent", "arms", ("front", "side"), _arms_straight, 150.0, -1, 15.0, "°",
+                         "elbows bend to {value:.0f}° — keep your arms straight and let the shoulders lift"),
+            ),
+            # a quarter of a full shrug (~2 cm): a shrug that stopped early is still a rep, one
+            # that the height rule can then judge, not "no movement"
+            min_amplitude=0.04,
         ),
     }
 )

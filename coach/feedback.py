@@ -72,6 +72,11 @@ _ADVICE: dict[tuple[str, str, int], str] = {
     ("deadlift", "trunk_lean", -1): "hinge forward more at the start, shoulders over the bar",
     ("pull_up", "shoulder", +1): "pull your elbows down towards your ribs",
     ("pull_up", "shoulder", -1): "let your arms reach fully overhead at the bottom",
+    ("shrug", "elbow", -1): "keep your arms straight and let the shoulders do the lifting",
+    ("shrug", "elbow", +1): "keep your arms long but relaxed, elbows not locked hard",
+    ("shrug", "shoulder", +1): "let your arms hang straight down by your sides",
+    ("shrug", "shoulder", -1): "let the weights hang just outside your thighs, not pressed against them",
+    ("shrug", "trunk_lean", +1): "stand tall and still; lift straight up without leaning or rolling",
 }
 
 # Advice that is about one end of the rep. Shown for a deviation at the other end it says the

@@ -439,7 +439,8 @@ class LiveCoach:
             return
         dt = np.diff(ts)
         fps = 1.0 / float(np.median(dt)) if dt.size else 30.0
-        res = count_reps_pose(xy / scale, ts - ts[0], fps=fps, signal_fn=self.exercise.signal, settings=s.reps)
+        res = count_reps_pose(xy / scale, ts - ts[0], fps=fps, signal_fn=self.exercise.signal,
+                              settings=self.exercise.rep_settings(s.reps))
         amp = self._ref.amplitude_torso
         min_rise = min(s.rep_min_rise_share * amp, s.rep_min_rise_cap_torso) if np.isfinite(amp) else s.reps.min_amplitude
         y = res.signal

@@ -118,3 +118,22 @@ def test_a_press_that_never_straightens_the_arms_breaks_the_lockout_rule():
     assert np.nanmax(joint_angles(bent[rep])["left_elbow"]) == pytest.approx(140, abs=1)
     assert rule.measure(bent[rep][0], bent[rep]) == pytest.approx(140, abs=1)
     assert rule.measure(bent[rep][0], bent[rep]) < rule.limit
+
+
+def test_shrugs_are_recognised_counted_and_short_ones_faulted():
+    """Shrugs, filmed from the front: every take is recognised as a shrug and counted as a rep,
+    even those that barely lift (below the generic 0.1 torso-length rep floor), so the height rule
+    can judge them; it fails none of the good takes."""
+    lib = ReferenceLibrary()
+    rows = []
+    for f in sorted(shared_path(PT + "shouldershrug").glob("*.npy")):
+        seq, label = load_pose_trainer_npy(f)
+        assert analyze_poses(seq, library=lib, source=f.name).exercise.id == "shrug", f.name
+        a = analyze_poses(seq, library=lib, exercise="shrug", source=f.name)
+        low = [x for _rep, _t, x in a.rule_findings if x.rule == "shrug_height"]
+        rows.append((label["form"], a.reps.count, bool(low), float(a.comparison.score)))
+    assert len(rows) == 12
+    assert all(n >= 1 for _f, n, _low, _s in rows)
+    assert not any(low for f, _n, low, _s in rows if f == "good")
+    assert sum(low for f, _n, low, _s in rows if f == "bad") >= 3  # 0.05-0.07 torso lengths of lift
+    assert _good_above_bad([(f, "shrug", s) for f, _n, _low, s in rows]) >= 0.8

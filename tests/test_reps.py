@@ -498,3 +498,19 @@ def test_real_clip_rep_count(real_poses, rel):
     assert all(r.depth >= 0.75 for r in res.reps)
     if true >= 2:
         assert res.period_s == pytest.approx(poses.duration_s / (true + 0.5), rel=0.35)
+
+
+def test_an_exercise_that_moves_little_lowers_the_rep_floor_only_for_itself():
+    """A shrug lifts the shoulders ~0.16 torso lengths: its own floor (0.04) replaces the generic
+    0.1; exercises without one keep the settings as they are."""
+    from coach.exercises import EXERCISES
+
+    base = RepSettings()
+    assert EXERCISES["squat"].rep_settings(base) is base
+    assert EXERCISES["shrug"].rep_settings(base).min_amplitude == pytest.approx(0.04)
+    assert EXERCISES["shrug"].rep_settings(RepSettings(min_amplitude=0.02)).min_amplitude == pytest.approx(0.02)
+    # a 0.06-torso shrug every 2 s: no rep at the generic floor, three at the shrug's
+    t = np.arange(0, 6.0, 1 / 30)
+    sig = 0.03 * (1 - np.cos(2 * np.pi * t / 2.0))
+    assert count_reps(sig, t, fps=30.0, settings=base).count == 0
+    assert count_reps(sig, t, fps=30.0, settings=EXERCISES["shrug"].rep_settings(base)).count == 3
