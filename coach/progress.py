@@ -24,11 +24,13 @@ from coach.results import tempo_cut
 from coach.store import number_or_none
 
 # The joint whose range of motion is "depth" for each exercise (coaching convention: how far the
-# working joint travels). Exercises not listed use their key angle with the largest range.
-ROM_JOINT: Mapping[str, str] = {
+# working joint travels). Exercises not listed use their key angle with the largest range; None:
+# no joint angle carries the movement (a shrug lifts the shoulders, its key angles barely move), so
+# no range of motion is charted rather than a misleading one.
+ROM_JOINT: Mapping[str, str | None] = {
     "squat": "knee", "lunge": "knee", "deadlift": "hip", "push_up": "elbow", "bicep_curl": "elbow",
     "shoulder_press": "elbow", "pull_up": "elbow", "jumping_jack": "shoulder", "bench_press": "elbow",
-    "front_raise": "shoulder",
+    "front_raise": "shoulder", "shrug": None,
 }
 
 # A change smaller than these is "about the same" (measurement noise between two clips of the same
@@ -86,9 +88,10 @@ def main_rom(summary: Mapping) -> tuple[str | None, float | None]:
     rom = summary.get("range_of_motion") or {}
     ranges = {name: number_or_none((v or {}).get("range_deg")) for name, v in rom.items()}
     ranges = {k: v for k, v in ranges.items() if v is not None}
-    if not ranges:
+    exercise = str(summary.get("exercise"))
+    if not ranges or (exercise in ROM_JOINT and ROM_JOINT[exercise] is None):
         return None, None
-    joint = ROM_JOINT.get(str(summary.get("exercise")))
+    joint = ROM_JOINT.get(exercise)
     pick = {k: v for k, v in ranges.items() if joint and k.split("_", 1)[-1] == joint} or ranges
     name = max(pick, key=pick.get)
     return name, pick[name]
@@ -274,7 +277,7 @@ def compare_sessions(before: SessionPoint, after: SessionPoint) -> SessionCompar
     ch: list[Change | None] = [
         _change("Score", before.score, after.score, SCORE_STEP, True, "{:.0f}", ""),
         _change(f"Range of motion of the {joint_name(after.rom_angle)}",
-                before.rom_deg, after.rom_deg, ROM_STEP_DEG, True, "{:.0f}", "°"),
+                before.rom_deg, after.rom_deg, ROM_STEP_DEG, True, "{:.0f}", "°") if after.rom_angle else None,
         _change("Time going into each rep", before.to_peak_s, after.to_peak_s, TEMPO_STEP_S, None, "{:.1f}", " s"),
         _change("Time coming back", before.from_peak_s, after.from_peak_s, TEMPO_STEP_S, None, "{:.1f}", " s"),
     ]

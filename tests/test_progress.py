@@ -207,3 +207,22 @@ def test_date_labels_suit_the_span_of_the_history(days, fmt):
     for chart in charts.values():
         spec = json.dumps(chart.to_dict())
         assert f'"format": "{fmt}"' in spec
+
+
+def test_no_range_of_motion_is_charted_where_no_joint_angle_carries_the_movement():
+    """A shrug lifts the shoulders; the largest-range key angle (an elbow swaying a few degrees)
+    would be charted as its "range of motion". A squat still reads its knee."""
+    rom = {"left_elbow": {"range_deg": 9.0}, "left_shoulder": {"range_deg": 6.0}}
+    assert P.main_rom({"exercise": "shrug", "range_of_motion": rom}) == (None, None)
+    squat = {"left_knee": {"range_deg": 80.0}, "left_hip": {"range_deg": 95.0}}
+    assert P.main_rom({"exercise": "squat", "range_of_motion": squat}) == ("left_knee", 80.0)
+    assert P.main_rom({"exercise": "plank", "range_of_motion": rom}) == ("left_elbow", 9.0)  # unlisted: largest
+    # two such sessions compare on everything else
+    base = dict(session_id=None, exercise="shrug", exercise_label="Shrug", reference="model-shrug-front",
+                verdict="pass", reps=3, rom_deg=None,
+                rom_angle=None, rep_s=2.0, similarity=0.9, part_deviation={})
+    before = P.SessionPoint(performed_on=dt.date(2026, 1, 1), score=60.0, to_peak_s=1.0, from_peak_s=1.0, **base)
+    after = P.SessionPoint(performed_on=dt.date(2026, 1, 8), score=72.0, to_peak_s=1.0, from_peak_s=1.0, **base)
+    cmp = P.compare_sessions(before, after)
+    assert cmp.improved == ["Score up from 60 to 72."]
+    assert not any("Range of motion" in c.text for c in cmp.changes)
