@@ -295,26 +295,28 @@ def _shrug_height(_peak: np.ndarray, rep: np.ndarray) -> float:
     return float(np.percentile(g, 95) - np.percentile(g, 5)) if g.size >= 3 else float("nan")
 
 
-def _arms_straight(_peak: np.ndarray, rep: np.ndarray) -> float:
-    """The straighter elbow per frame, its 10th percentile over the rep (degrees): low only when both
-    arms bend, so a hidden arm's guessed elbow cannot fail the rep."""
-    a = joint_angles(rep)
-    e = np.fmax(a["left_elbow"], a["right_elbow"])
-    e = e[np.isfinite(e)]
-    return float(np.percentile(e, 10)) if e.size >= 3 else float("nan")
-
-
 def _chin_over_bar(peak: np.ndarray, _rep: np.ndarray) -> float:
     """Pull-up: nose height above the hands at the top, torso lengths (negative = below the bar)."""
     return float(np.nanmean(peak[[L.LEFT_WRIST, L.RIGHT_WRIST], 1]) - peak[L.NOSE, 1])
 
 
-def _rep_max_elbow(_peak: np.ndarray, rep: np.ndarray) -> float:
-    """The straightest elbow of the rep (degrees, best-seen side, 95th percentile against outliers)."""
-    a = joint_angles(rep)
-    both = np.fmax(a["left_elbow"], a["right_elbow"])
-    both = both[np.isfinite(both)]
-    return float(np.percentile(both, 95)) if both.size >= 3 else float("nan")
+def _straighter_elbow(q: float) -> Callable[[np.ndarray, np.ndarray], float]:
+    """The q-th percentile over the rep of the straighter elbow per frame (degrees): the best-seen
+    side, so a hidden arm's guessed elbow cannot decide it."""
+
+    def f(_peak: np.ndarray, rep: np.ndarray) -> float:
+        a = joint_angles(rep)
+        both = np.fmax(a["left_elbow"], a["right_elbow"])
+        both = both[np.isfinite(both)]
+        return float(np.percentile(both, q)) if both.size >= 3 else float("nan")
+
+    return f
+
+
+#: The straightest elbow of the rep (95th percentile against outliers): a lockout.
+_rep_max_elbow = _straighter_elbow(95.0)
+#: Elbows that stay straight all rep (10th percentile): low only when both arms bend.
+_arms_straight = _straighter_elbow(10.0)
 
 
 def _forearm_tilt(peak: np.ndarray, _rep: np.ndarray) -> float:
