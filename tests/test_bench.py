@@ -23,6 +23,7 @@ from tests.conftest import ROOT, shared_path
 def _load_bench(name: str):
     spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
     spec.loader.exec_module(mod)
     return mod
 
@@ -196,6 +197,52 @@ def test_rep_counts_match_the_engines_own_count(harness_run, monkeypatch):
         assert got["rep_counter"] == ("exercise" if ex else "generic")
         generic = count_exercise_reps(clean_poses(seq, DEFAULT_SETTINGS.clean).poses, None, DEFAULT_SETTINGS)
         assert got["generic_reps"] == generic.count, row["path"]
+
+
+compare = _load_bench("compare_runs")
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_compare_runs_names_the_clips_that_moved_and_which_way(harness_run, tmp_path):
+    proc, _m, _h, out_json, _md = harness_run
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = compare.load_run(out_json)
+    assert compare.clip_changes(run, run) == []  # a run against itself
+    moved = json.loads(out_json.read_text())
+    counted = next(c for c in moved["clips"] if c.get("true_reps") and c.get("pred_reps") is not None)
+    judged = next(c for c in moved["clips"] if c.get("form") == "correct" and c.get("score") is not None)
+    counted["pred_reps"] = counted["true_reps"] + 3  # further off than any real count
+    judged["score"] = judged["score"] - 50
+    judged["verdict"] = "fail"
+    moved["reps"]["mae"] = run["reps"]["mae"] + 0.1
+    after = tmp_path / "after.json"
+    after.write_text(json.dumps(moved))
+    changes = {c.path: c for c in compare.clip_changes(run, compare.load_run(after))}
+    assert set(changes) == {counted["path"], judged["path"]}
+    assert ("reps", -1) in changes[counted["path"]].effects
+    worse = compare.tally(list(changes.values()))
+    assert worse["reps"] == (0, 1) and worse["score"] == (0, 1)
+    # a correct clip failed: worse unless it already failed before
+    assert worse["verdict"] == ((0, 0) if run_verdict(run, judged["path"]) == "fail" else (0, 1))
+    text = compare.report(run, compare.load_run(after))
+    assert "| rep MAE |" in text and "(worse)" in text and counted["path"] in text
+
+
+def run_verdict(run: dict, path: str) -> str | None:
+    return next(c.get("verdict") for c in run["clips"] if c["path"] == path)
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    ("not json", "unreadable JSON"),
+    ("[1, 2]", "expected a JSON object, got list"),
+    ('{"reps": {}, "form": {}}', "without recognition, clips"),
+])
+def test_compare_runs_refuses_what_is_not_an_accuracy_run(tmp_path, capsys, content, says):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    assert compare.main([str(bad), str(bad)]) == 2
+    assert says in capsys.readouterr().err
 
 
 @pytest.mark.shared
