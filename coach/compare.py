@@ -46,7 +46,7 @@ import numpy as np
 from dtaidistance import dtw, dtw_ndim
 
 from coach.exercises import UPRIGHT_MAX_PAST_HORIZONTAL, ExerciseDef, past_horizontal, past_horizontal_share
-from coach.kinematics import ANGLE_VERTEX, angle_matrix
+from coach.kinematics import ANGLE_VERTEX, angle_matrix, foreshortened
 from coach.normalize import body_frame, mirror, robust_scale_px
 from coach.pose import PoseSequence
 from coach.schema import LANDMARK_NAMES, N_LANDMARKS, PART_OF
@@ -431,6 +431,8 @@ def compare(
     mask_j = np.zeros(len(names), dtype=bool)
     mask_j[judged] = True
     z[:, ~mask_j] = np.nan
+    # a limb pointing at the camera in either performance: its 2-D angle is not comparable there
+    z[foreshortened(ub, names) | foreshortened(rb, names)[ref_of]] = np.nan
     pos_dev = np.linalg.norm(ub - rb_al, axis=-1)
     not_key = np.ones(N_LANDMARKS, dtype=bool)
     not_key[key_ok] = False

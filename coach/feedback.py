@@ -192,7 +192,10 @@ def build_cues(
             z = float(zk[j])
             if z < 1.0:
                 continue
-            diffs = _running_median(comp.user_angles[idx, k] - comp.ref_angles[idx, k], CUE_WINDOW)
+            # over the frames z was judged on (not those left out, e.g. a limb pointing at the camera)
+            judged_diff = np.where(np.isfinite(comp.angle_z[idx, k]), comp.user_angles[idx, k] - comp.ref_angles[idx, k],
+                                   np.nan)
+            diffs = _running_median(judged_diff, CUE_WINDOW)
             diff = float(diffs[j])
             before = comp.times_s[i] < rs.peak_s
             phase = exercise.peak_name if abs(comp.times_s[i] - rs.peak_s) <= 0.25 * max(rs.end_s - rs.start_s, 0.1) else (

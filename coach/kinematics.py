@@ -106,6 +106,42 @@ def joint_angles(xy: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
+#: A segment drawn shorter than this share of its usual length in the clip points more than ~60°
+#: out of the image plane (cos 60° = 0.5): the 2-D angle at its joint can then read almost anything.
+FORESHORTENED_SHARE = 0.5
+
+
+def foreshortened(xy: np.ndarray, names: tuple[str, ...] = ANGLE_NAMES, *,
+                  min_share: float = FORESHORTENED_SHARE) -> np.ndarray:
+    """(T, len(names)) bool: True in frames where a segment of the angle is drawn shorter than
+    min_share of its length in the clip (its 90th percentile over the frames showing it, nearly
+    its true length for a limb that turns through the image plane at some point). A segment the
+    clip always shows end-on never reads as short: this marks frames, not camera angles."""
+    if not 0 < min_share < 1:
+        raise ValueError(f"min_share must be in (0, 1), got {min_share}")
+    xy = np.asarray(xy, dtype=np.float64)
+    out = np.zeros((xy.shape[0], len(names)), dtype=bool)
+
+    def short(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+        d = np.linalg.norm(q - p, axis=-1)
+        ok = np.isfinite(d)
+        if ok.sum() < 3:
+            return np.zeros(len(d), dtype=bool)
+        return ok & (d < min_share * np.percentile(d[ok], 90))
+
+    for k, n in enumerate(names):
+        if n == "trunk_lean":
+            out[:, k] = short(midpoint(xy, MID_HIP), midpoint(xy, MID_SHOULDER))
+            continue
+        ja = ANGLE_BY_NAME[n]
+        v = xy[:, ja.vertex]
+        far = short(v, xy[:, ja.c])
+        if ja.c_fallback is not None:  # each end point against its own usual length
+            far = np.where(np.isfinite(xy[:, ja.c, 0]), far, short(v, xy[:, ja.c_fallback]))
+        out[:, k] = short(v, xy[:, ja.a]) | far
+    return out
+
+
 def angle_matrix(xy: np.ndarray, names: tuple[str, ...] = ANGLE_NAMES) -> np.ndarray:
     """(T, len(names)) degrees in the order of names."""
     a = joint_angles(xy)

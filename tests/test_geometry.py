@@ -9,6 +9,7 @@ from coach.clean import clean_poses, interpolate_short_gaps, on_even_clock, smoo
 from coach.compare import _weighted_cosine, align_rep, dtw_align, per_keypoint_dtw, resample_indices
 from coach.kinematics import (
     angle_between,
+    foreshortened,
     joint_angles,
     moment_arms,
     proportions,
@@ -217,6 +218,48 @@ def test_upside_down_frames_of_an_upright_exercise_are_left_out_of_the_compariso
     assert _drop_upside_down(ub, get_exercise("push_up"))[1] == 0
     mostly = body_frame(2 * xy[:, [L.LEFT_HIP]].mean(axis=1, keepdims=True) - xy)
     assert _drop_upside_down(mostly, get_exercise("squat"))[1] == 0 and UPRIGHT_MAX_PAST_HORIZONTAL < 0.5
+
+
+def test_a_limb_turned_over_60_degrees_out_of_the_image_plane_is_foreshortened():
+    """An upper arm swinging from the image plane towards the camera: its 2-D length is cos of
+    the turn, so past 60 deg (under half its length) the elbow's 2-D angle is not judged; the
+    trunk, which does not turn, never is."""
+    turn = np.radians(np.linspace(0, 85, 18))
+    xy = np.full((len(turn), N_LANDMARKS, 2), np.nan)
+    xy[:, L.LEFT_HIP] = (0.0, 1.0)
+    xy[:, L.RIGHT_HIP] = (0.3, 1.0)
+    xy[:, L.LEFT_SHOULDER] = (0.0, 0.0)
+    xy[:, L.RIGHT_SHOULDER] = (0.3, 0.0)
+    xy[:, L.LEFT_ELBOW, 0] = -0.6 * np.cos(turn)  # 0.6 long, turning about the vertical
+    xy[:, L.LEFT_ELBOW, 1] = 0.0
+    xy[:, L.LEFT_WRIST] = xy[:, L.LEFT_ELBOW] + (0.0, 0.5)  # forearm hangs in the image plane
+    flags = foreshortened(xy, ("left_elbow", "left_shoulder", "trunk_lean"))
+    expected = np.cos(turn) < 0.5
+    assert expected.any() and (~expected).any()
+    assert np.array_equal(flags[:, 0], expected) and np.array_equal(flags[:, 1], expected)
+    assert not flags[:, 2].any()
+    with pytest.raises(ValueError, match="min_share must be in"):
+        foreshortened(xy, min_share=1.0)
+
+
+def test_a_forearm_pointing_at_the_camera_is_not_compared():
+    """A model curl with the left forearm drawn end-on for 12 frames (the wrist over the elbow,
+    pointing off sideways): without the check those frames read as a 4-sigma elbow fault."""
+    from coach.analysis import analyze_poses
+    from coach.references import ReferenceLibrary
+
+    lib = ReferenceLibrary()
+    seq = lib.get("model-bicep-curl-front").poses
+    xyz = np.array(seq.xyz)
+    frames = np.arange(seq.n_frames // 3, seq.n_frames // 3 + 12)
+    upper = xyz[frames, L.LEFT_ELBOW, :2] - xyz[frames, L.LEFT_SHOULDER, :2]
+    xyz[frames, L.LEFT_WRIST, :2] = xyz[frames, L.LEFT_ELBOW, :2] + 0.1 * upper[:, ::-1]
+    comp = analyze_poses(seq.replace(xyz=xyz), library=lib, reference_id="model-bicep-curl-front").comparison
+    k = comp.angle_names.index("left_elbow")
+    touched = np.isin(comp.user_frames, frames)
+    assert touched.sum() >= 4
+    assert np.isnan(comp.angle_z[touched, k]).all()
+    assert np.nanmax(comp.angle_z[:, k]) < 1.0
 
 
 def test_detect_view_when_keypoints_drop_the_far_side():
