@@ -842,14 +842,20 @@ class CameraSetup:
     fill: float = 0.65
 
 
-#: Where the camera stands: "standard" (a tripod at a sensible height) or "floor" (a phone propped
-#: on the floor close in front, the usual way people film their own push-ups).
-CAMERAS: tuple[str, ...] = ("standard", "floor")
+#: Where the camera stands: "standard" (a tripod at a sensible height), "floor" (a phone propped
+#: on the floor close in front, the usual way people film their own push-ups) or "oblique" (a
+#: side view taken from the front quarter, half way between side and front, from about hip
+#: height of a standing person: a side view "at an angle").
+CAMERAS: tuple[str, ...] = ("standard", "floor", "oblique")
+#: Degrees the "oblique" camera stands from the side view towards the front.
+OBLIQUE_AZIMUTH_DEG = 45.0
 
 
 def _camera_setup(exercise: str, view: str, camera: str = "standard") -> CameraSetup:
     if camera == "floor":
         return CameraSetup(1.6, 0.25, (1280, 720), 0.6)
+    if camera == "oblique":
+        return CameraSetup(3.0, 0.9, (1280, 720), 0.6)
     if exercise == "bench_press":  # a tripod beside the bench, or behind the feet looking over the knees
         return CameraSetup(2.6 if view == "front" else 3.0, 1.5 if view == "front" else 0.9, (1280, 720), 0.6)
     if _EXERCISES[exercise].floor:
@@ -866,14 +872,22 @@ class _Projection:
     px_per_m: float  # at the mid-hip distance (median over the clip)
 
 
-def _project(world: np.ndarray, view: str, cam: CameraSetup) -> _Projection:
+def _project(world: np.ndarray, view: str, cam: CameraSetup, azimuth_deg: float = 0.0) -> _Projection:
+    """Film the world landmarks. azimuth_deg turns the camera about the vertical from where `view`
+    puts it towards the other view (a side camera towards the front), at the same distance."""
     pts = world.reshape(-1, 3)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     target = np.array([(lo[0] + hi[0]) / 2, cam.height_m, (lo[2] + hi[2]) / 2])
     if view == "side":  # camera on the performer's right (+z), looking at -z
-        eye = target + np.array([0.0, 0.0, cam.distance_m + hi[2] - target[2]])
+        away = np.array([0.0, 0.0, cam.distance_m + hi[2] - target[2]])
     else:  # camera in front (+x), looking at -x
-        eye = target + np.array([cam.distance_m + hi[0] - target[0], 0.0, 0.0])
+        away = np.array([cam.distance_m + hi[0] - target[0], 0.0, 0.0])
+    if azimuth_deg:
+        a = math.radians(azimuth_deg)
+        dist = float(np.linalg.norm(away))
+        toward = np.array([1.0, 0.0, 0.0]) if view == "side" else np.array([0.0, 0.0, 1.0])
+        away = dist * (math.cos(a) * away / dist + math.sin(a) * toward)
+    eye = target + away
     fwd = _unit(target - eye)
     right = _unit(np.cross(fwd, _Y))
     down = np.cross(fwd, right)
@@ -1030,7 +1044,7 @@ def generate(
             cache[key] = model.pose(prop, float(pk), variations[ri] if pk > 0 else RepVariation())
         world[k] = cache[key]
     cam = _camera_setup(exercise, view, camera)
-    proj = _project(world, view, cam)
+    proj = _project(world, view, cam, OBLIQUE_AZIMUTH_DEG if camera == "oblique" else 0.0)
     xyz = proj.xyz.copy()
     if jitter_frac > 0:
         sigma = jitter_frac * prop.height_m * proj.px_per_m
@@ -1068,8 +1082,7 @@ def generate(
         proportions=prop,
         seed=int(seed),
         joint_angle_targets=MappingProxyType(dict(model.targets)),
-        notes=model.notes if camera == "standard"
-        else f"{model.notes}; filmed by a camera on the floor 1.6 m in front, lens 25 cm up",
+        notes=model.notes if camera == "standard" else f"{model.notes}; {_CAMERA_NOTES[camera]}",
     )
 
 
@@ -1091,7 +1104,12 @@ BUILTIN_SET: tuple[tuple[str, str], ...] = (
 )
 #: Extra built-ins filmed from another camera place: (exercise, view, camera). The engine compares
 #: a clip with the one of its view whose posture statistics are nearest (`analysis.choose_reference`).
-BUILTIN_VARIANTS: tuple[tuple[str, str, str], ...] = (("push_up", "front", "floor"),)
+BUILTIN_VARIANTS: tuple[tuple[str, str, str], ...] = (("push_up", "front", "floor"), ("push_up", "side", "oblique"))
+_CAMERA_NOTES = {
+    "floor": "filmed by a camera on the floor 1.6 m in front, lens 25 cm up",
+    "oblique": f"filmed from the front quarter ({OBLIQUE_AZIMUTH_DEG:.0f}° from the side towards the head), "
+               "3 m away, lens 90 cm up",
+}
 _BUILTIN_REPS = {"jumping_jack": 5}
 _LABELS = {
     "squat": "Squat", "push_up": "Push-up", "lunge": "Lunge", "bicep_curl": "Bicep curl",
@@ -1122,7 +1140,7 @@ def build_library(out_dir: str | Path, *, fps: float = 30.0, seed: int = 0) -> l
     for exercise, view, camera in builtin_entries():
         perf = generate(exercise, view, reps=_BUILTIN_REPS.get(exercise, 3), fps=fps, seed=seed, camera=camera)
         h = perf.proportions.height_m
-        where = "" if camera == "standard" else f", camera on the {camera}"
+        where = {"standard": "", "floor": ", camera on the floor", "oblique": ", at an angle"}[camera]
         meta = write_reference(
             out,
             perf.poses,

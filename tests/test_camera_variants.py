@@ -47,10 +47,32 @@ def test_the_nearest_camera_place_is_chosen_for_a_performance():
     for camera, expected in (("floor", "model-push-up-front-floor"), ("standard", "model-push-up-front")):
         perf = bm.generate("push_up", "front", seed=7, camera=camera)  # another seed than the library's
         assert choose_reference(LIB, "push_up", "front", _torso(perf.poses.xy)).id == expected
+    # a side view filmed square on or from the front quarter ("at an angle")
+    for camera, expected in (("oblique", "model-push-up-side-oblique"), ("standard", "model-push-up-side")):
+        perf = bm.generate("push_up", "side", seed=7, camera=camera)
+        assert choose_reference(LIB, "push_up", "side", _torso(perf.poses.xy)).id == expected
     # without a performance: the standard one; a view with one built-in: that one
     assert choose_reference(LIB, "push_up", "front").id == "model-push-up-front"
-    side = bm.generate("push_up", "side", seed=7)
-    assert choose_reference(LIB, "push_up", "side", _torso(side.poses.xy)).id == "model-push-up-side"
+    assert choose_reference(LIB, "push_up", "side").id == "model-push-up-side"
+    squat = bm.generate("squat", "side", seed=7)
+    assert choose_reference(LIB, "squat", "side", _torso(squat.poses.xy)).id == "model-squat-side"
+
+
+def test_the_oblique_camera_stands_half_way_between_side_and_front():
+    """One standing performance filmed from the side, the front quarter and the front: the
+    shoulders' width in the picture grows from side to oblique to front (a 45 deg turn shows
+    ~0.7 of it; a standing torso stays in the picture plane, so it is the unit in all three)."""
+    def shoulder_width(camera: str, view: str) -> float:
+        p = bm.generate("squat", view, jitter_frac=0.0, camera=camera).poses
+        xy = p.xy
+        return float(np.median(np.abs(xy[:, 11, 0] - xy[:, 12, 0]) / robust_scale_px(xy)))
+
+    side, oblique, front = (shoulder_width(c, v) for c, v in (("standard", "side"), ("oblique", "side"),
+                                                              ("standard", "front")))
+    assert side < oblique < front
+    assert 0.6 < oblique / front < 0.8, (side, oblique, front)
+    meta = LIB.get("model-push-up-side-oblique").meta
+    assert (meta.exercise, meta.view) == ("push_up", "side") and "at an angle" in meta.name
 
 
 @pytest.mark.shared
