@@ -51,7 +51,7 @@ from coach.compare import deviation_z, tolerance_floor_deg
 from coach.errors import CoachError, VideoError
 from coach.exercises import ExerciseDef, RuleFinding, get_exercise
 from coach.feedback import _ADVICE, _describe
-from coach.kinematics import ANGLE_BY_NAME, angle_matrix, joint_name
+from coach.kinematics import ANGLE_BY_NAME, angle_matrix, foreshortened, joint_name
 from coach.normalize import MID_HIP, detect_view, midpoint, mirror, robust_scale_px
 from coach.pose import PoseEstimator
 from coach.references import Reference
@@ -505,6 +505,8 @@ class LiveCoach:
             travel = ref_peak - self._ref.angles[m, self._ref.start]
             direction = np.where(np.abs(travel) >= 10.0, np.sign(travel), 0.0)
             z = deviation_z(ua, ref_peak, self._ref.tolerance_deg, ex.key_angles)
+            # a limb pointing at the camera in either pose: not compared, as in the uploaded-video analysis
+            z[foreshortened(xy_t, ex.key_angles)[p] | foreshortened(self._ref.poses[m], ex.key_angles)[self._ref.peak]] = np.nan
             judged = self._near_side(ex.key_angles, xy_t[a : b + 1], view)
             for k, name in enumerate(ex.key_angles):
                 if k not in judged or not np.isfinite(z[k]) or z[k] < 1.0:

@@ -606,3 +606,38 @@ def test_live_body_line_cue_names_the_knee_when_the_feet_are_out_of_view(library
     rep_cues = sorted({c for c in cues if c.startswith("Rep ")})
     assert coach.state().reps == 3 and len(rep_cues) == 3, rep_cues
     assert all("shoulder-hip-knee line bent" in c for c in rep_cues), rep_cues
+
+
+def test_live_rep_cue_leaves_out_a_limb_pointing_at_the_camera(library, monkeypatch):
+    """A model push-up whose upper arms are drawn end-on at each bottom (the elbow beside the
+    shoulder): their 2-D angles read nonsense there, so no rep cue is about them, as in the
+    uploaded-video analysis. Without that check each rep read "shoulder bent 135° less"."""
+    from coach import bodymodel as bm
+    from coach import live as live_module
+    from coach.schema import L
+
+    p = bm.generate("push_up", "side", reps=3, seed=2, jitter_frac=0.0)
+    xyz = np.array(p.poses.xyz, dtype=np.float32)
+    vis = np.array(p.poses.visibility, dtype=np.float32)
+    for _a, peak, _b in p.rep_bounds_s:
+        fr = np.flatnonzero(np.abs(p.poses.timestamps_s - peak) < 0.3)
+        for e, s, w in ((L.LEFT_ELBOW, L.LEFT_SHOULDER, L.LEFT_WRIST), (L.RIGHT_ELBOW, L.RIGHT_SHOULDER, L.RIGHT_WRIST)):
+            d = xyz[fr, w, :2] - xyz[fr, s, :2]
+            xyz[fr, e, :2] = xyz[fr, s, :2] + 0.1 * d[:, ::-1] * np.array([1, -1])
+    w, h = p.poses.frame_size
+    grey = np.full((int(h), int(w), 3), 128, dtype=np.uint8)
+
+    def rep_cues() -> list[str]:
+        coach = LiveCoach(library.get("model-push-up-side"), "push_up",
+                          estimator=_Replay(list(zip(xyz, vis, strict=True))))
+        cues = []
+        for t in p.poses.timestamps_s:
+            coach.process(grey, float(t))
+            cues.append(coach.state().cue)
+        assert coach.state().reps == 3
+        return sorted({c for c in cues if c.startswith("Rep ")})
+
+    cues = rep_cues()
+    assert len(cues) == 3 and not any("shoulder" in c or "elbow" in c for c in cues), cues
+    monkeypatch.setattr(live_module, "foreshortened", lambda xy, names, **k: np.zeros((len(xy), len(names)), bool))
+    assert any("shoulder bent" in c for c in rep_cues())  # the check is what keeps them out
