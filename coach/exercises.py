@@ -473,6 +473,14 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
             (
                 FormRule("push_up_depth", "arms", ("side",), _rep_low_pair("elbow"), 110.0, +1, 15.0, "°",
                          "elbows only bend to {value:.0f}° — lower your chest until the elbows reach about 90°"),
+                # upper arm against the torso at the bottom: ~90° at the top (arms vertical), near 0° at
+                # a full bottom with the hands under the shoulders; past half way (45°) the chest stayed
+                # high or the hands are too far forward. Both arms (the far one of a side view is a guess).
+                # Past 135° the elbows would point ahead of the head with the hands on the floor: the
+                # landmarks are wrong there (arms folded over the face by the tracker), not the push-up
+                FormRule("push_up_arm_angle", "arms", ("side",), _angle("shoulder", "min"), 45.0, +1, 15.0, "°",
+                         "upper arms still {value:.0f}° from your body at the bottom — hands under your shoulders, "
+                         "lower your chest between them", valid_below=135.0),
                 FormRule("hip_sag", "hips", ("side",), _hip_sag, 0.15, +1, 0.1, " torso",
                          "hips sag below the shoulder-ankle line — brace your core and squeeze your glutes"),
                 FormRule("hip_pike", "hips", ("side",), lambda p, r: -_hip_sag(p, r), 0.25, +1, 0.1, " torso",

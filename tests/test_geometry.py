@@ -262,6 +262,27 @@ def test_a_forearm_pointing_at_the_camera_is_not_compared():
     assert np.nanmax(comp.angle_z[:, k]) < 1.0
 
 
+@pytest.mark.parametrize(("arm_deg", "fires"), [(10.0, False), (40.0, False), (60.0, True), (150.0, False)])
+def test_push_up_arm_angle_rule_reads_the_upper_arms_against_the_torso(arm_deg, fires):
+    """A push-up bottom seen from the side, torso horizontal, both upper arms at arm_deg from it:
+    near the body is fine, past half way to vertical (45 deg) is a fault, and past 135 deg (elbows
+    ahead of the head) is the tracker's error, left unjudged."""
+    from coach.exercises import get_exercise
+
+    rule = next(r for r in get_exercise("push_up").rules if r.name == "push_up_arm_angle")
+    peak = np.full((N_LANDMARKS, 2), np.nan)
+    a = math.radians(arm_deg)
+    for sh, hip, el in ((L.LEFT_SHOULDER, L.LEFT_HIP, L.LEFT_ELBOW), (L.RIGHT_SHOULDER, L.RIGHT_HIP, L.RIGHT_ELBOW)):
+        peak[sh] = (1.0, 0.0)
+        peak[hip] = (0.0, 0.0)  # head to the right, hips to the left
+        peak[el] = (1.0 - 0.6 * math.cos(a), 0.6 * math.sin(a))  # from the hip direction towards the floor
+    finding = rule.check(peak, peak[None], "side")
+    assert (finding is not None) == fires, finding
+    if fires:
+        assert finding.value == pytest.approx(arm_deg, abs=0.5) and finding.severity == pytest.approx(1.0, abs=0.05)
+    assert rule.check(peak, peak[None], "front") is None  # a side-view rule
+
+
 def test_detect_view_when_keypoints_drop_the_far_side():
     """Keypoint files (Penn Action, OpenPose) mark hidden joints missing instead of guessing them:
     a side view then has no far shoulder or hip, so no width to measure."""

@@ -270,6 +270,20 @@ def test_push_up_faults_get_their_body_part_and_good_push_ups_do_not(home):
         assert runs[good].score > max(runs["wrong2"].score, runs["wrong34"].score)
 
 
+def test_push_ups_whose_upper_arms_stay_far_from_the_body_at_the_bottom_are_faulted(home):
+    """Side-view push-ups labelled incorrect whose upper arms are still over 45° from the torso at
+    the bottom (wrong37, wrong77: the chest stays high or the hands are too far forward) break the
+    arm-angle rule; two good ones, whose arms come down along the body, do not."""
+    for name, faulted in (("wrong37", True), ("wrong77", True), ("correct3", False), ("correct4", False)):
+        a = _analyze(f"{PUSHFIT}/{name.rstrip('0123456789')}/{name}.mp4", exercise="push_up",
+                     reference_id="model-push-up-side")
+        found = [f for _r, _t, f in a.rule_findings if f.rule == "push_up_arm_angle"]
+        assert bool(found) == faulted, (name, [(f.rule, f.value) for _r, _t, f in a.rule_findings])
+        if faulted:
+            assert all(45.0 < f.value < 135.0 for f in found)
+            assert any("hands under your shoulders" in c.text for c in a.cues), a.cues
+
+
 def test_a_push_up_with_the_feet_out_of_view_is_still_judged_on_its_body_line(home):
     """wrong77 is filmed close, the feet out of frame, and the hips bend the line from the
     shoulders to the legs. Before the body line fell back to the knee it was not judged at all
