@@ -300,17 +300,21 @@ def _chin_over_bar(peak: np.ndarray, _rep: np.ndarray) -> float:
     return float(np.nanmean(peak[[L.LEFT_WRIST, L.RIGHT_WRIST], 1]) - peak[L.NOSE, 1])
 
 
-def _straighter_elbow(q: float) -> Callable[[np.ndarray, np.ndarray], float]:
-    """The q-th percentile over the rep of the straighter elbow per frame (degrees): the best-seen
-    side, so a hidden arm's guessed elbow cannot decide it."""
+def _straighter(joint: str, q: float) -> Callable[[np.ndarray, np.ndarray], float]:
+    """The q-th percentile over the rep of the straighter side of a paired angle per frame
+    (degrees): the best-seen side, so a hidden limb's guessed landmarks cannot decide it."""
 
     def f(_peak: np.ndarray, rep: np.ndarray) -> float:
         a = joint_angles(rep)
-        both = np.fmax(a["left_elbow"], a["right_elbow"])
+        both = np.fmax(a[f"left_{joint}"], a[f"right_{joint}"])
         both = both[np.isfinite(both)]
         return float(np.percentile(both, q)) if both.size >= 3 else float("nan")
 
     return f
+
+
+def _straighter_elbow(q: float) -> Callable[[np.ndarray, np.ndarray], float]:
+    return _straighter("elbow", q)
 
 
 #: The straightest elbow of the rep (95th percentile against outliers): a lockout.
@@ -481,6 +485,11 @@ EXERCISES: Mapping[str, ExerciseDef] = MappingProxyType(
                 FormRule("push_up_arm_angle", "arms", ("side",), _angle("shoulder", "min"), 45.0, +1, 15.0, "°",
                          "upper arms still {value:.0f}° from your body at the bottom — hands under your shoulders, "
                          "lower your chest between them", valid_below=135.0),
+                # ear-shoulder-hip, 180° with the head in line with the back: under 150° for most of the
+                # rep (median; a glance down is no fault) the head hangs or cranes over 30° off the line
+                FormRule("push_up_head", "head", ("side",), _straighter("neck", 50.0), 150.0, -1, 15.0, "°",
+                         "head held at {value:.0f}° to your back through the rep (180° = in line) — keep it in "
+                         "line, eyes on the floor just ahead of your hands"),
                 FormRule("hip_sag", "hips", ("side",), _hip_sag, 0.15, +1, 0.1, " torso",
                          "hips sag below the shoulder-ankle line — brace your core and squeeze your glutes"),
                 FormRule("hip_pike", "hips", ("side",), lambda p, r: -_hip_sag(p, r), 0.25, +1, 0.1, " torso",

@@ -283,6 +283,27 @@ def test_push_up_arm_angle_rule_reads_the_upper_arms_against_the_torso(arm_deg, 
     assert rule.check(peak, peak[None], "front") is None  # a side-view rule
 
 
+@pytest.mark.parametrize(("hang_deg", "fires"), [(0.0, False), (20.0, False), (45.0, True)])
+def test_push_up_head_rule_reads_the_neck_over_the_rep(hang_deg, fires):
+    """A side-view push-up rep whose head hangs hang_deg below the line of the back in most
+    frames: over 30 deg (neck under 150) is a fault; a glance down in a few frames is not."""
+    from coach.exercises import get_exercise
+
+    rule = next(r for r in get_exercise("push_up").rules if r.name == "push_up_head")
+    rep = np.full((20, N_LANDMARKS, 2), np.nan)
+    for k in range(20):
+        a = math.radians(hang_deg if k >= 4 else 80.0)  # 4 frames looking right down
+        for sh, hip, ear in ((L.LEFT_SHOULDER, L.LEFT_HIP, L.LEFT_EAR), (L.RIGHT_SHOULDER, L.RIGHT_HIP, L.RIGHT_EAR)):
+            rep[k, sh] = (1.0, 0.0)
+            rep[k, hip] = (0.0, 0.0)
+            rep[k, ear] = (1.0 + 0.3 * math.cos(a), 0.3 * math.sin(a))  # ahead of the shoulder, hanging
+    finding = rule.check(rep[10], rep, "side")
+    assert (finding is not None) == fires, finding
+    if fires:
+        assert finding.value == pytest.approx(180.0 - hang_deg, abs=0.5) and "180° = in line" in finding.cue
+    assert rule.check(rep[10], rep, "front") is None
+
+
 def test_detect_view_when_keypoints_drop_the_far_side():
     """Keypoint files (Penn Action, OpenPose) mark hidden joints missing instead of guessing them:
     a side view then has no far shoulder or hip, so no width to measure."""

@@ -284,6 +284,18 @@ def test_push_ups_whose_upper_arms_stay_far_from_the_body_at_the_bottom_are_faul
             assert any("hands under your shoulders" in c.text for c in a.cues), a.cues
 
 
+def test_a_push_up_with_the_head_hanging_through_the_rep_breaks_the_head_rule(home):
+    """wrong2 lets the head hang towards the floor for the whole rep: the head rule fires with a
+    neck angle well under 150°; correct3 and correct4 hold the head in line and do not."""
+    for name, faulted in (("wrong2", True), ("correct3", False), ("correct4", False)):
+        a = _analyze(f"{PUSHFIT}/{name.rstrip('0123456789')}/{name}.mp4", exercise="push_up",
+                     reference_id="model-push-up-side")
+        found = [f for _r, _t, f in a.rule_findings if f.rule == "push_up_head"]
+        assert bool(found) == faulted, (name, [(f.rule, f.value) for _r, _t, f in a.rule_findings])
+        if faulted:
+            assert all(f.value < 150.0 for f in found) and a.comparison.verdict == "fail"
+
+
 def test_a_push_up_with_the_feet_out_of_view_is_still_judged_on_its_body_line(home):
     """wrong77 is filmed close, the feet out of frame, and the hips bend the line from the
     shoulders to the legs. Before the body line fell back to the knee it was not judged at all
