@@ -313,14 +313,10 @@ def _straighter(joint: str, q: float) -> Callable[[np.ndarray, np.ndarray], floa
     return f
 
 
-def _straighter_elbow(q: float) -> Callable[[np.ndarray, np.ndarray], float]:
-    return _straighter("elbow", q)
-
-
 #: The straightest elbow of the rep (95th percentile against outliers): a lockout.
-_rep_max_elbow = _straighter_elbow(95.0)
+_rep_max_elbow = _straighter("elbow", 95.0)
 #: Elbows that stay straight all rep (10th percentile): low only when both arms bend.
-_arms_straight = _straighter_elbow(10.0)
+_arms_straight = _straighter("elbow", 10.0)
 
 
 def _forearm_tilt(peak: np.ndarray, _rep: np.ndarray) -> float:
