@@ -18,7 +18,7 @@ import numpy as np
 
 from coach import __version__
 from coach.clean import CleanResult, clean_poses
-from coach.compare import Comparison, apply_rule_faults, compare
+from coach.compare import Comparison, apply_rule_faults, compare, rushed_reps
 from coach.errors import CoachError, PoseError, ReferenceLibraryError
 from coach.exercises import (
     EXERCISES,
@@ -444,6 +444,9 @@ def analyze_poses(
             if f is not None:
                 findings.append((rep.index, rep.peak_s, f))
                 faults.setdefault(rep.index, []).append((f.rule, f.severity))
+    for rep_index, peak_s, f in rushed_reps(comp, ex_def):
+        findings.append((rep_index, peak_s, f))
+        faults.setdefault(rep_index, []).append((f.rule, f.severity))
     comp = _with_threshold(apply_rule_faults(comp, faults, settings.compare), settings)
     if recog is not None and recog.confidence < GUESS_BELOW:
         # a boxing clip "passed" as a squat: no praise (or blame) for a move that was only guessed

@@ -28,7 +28,9 @@ mirrored when facing the other way, and both are resampled to `CompareSettings.r
   With softness 2: E = 1 (deviation at tolerance) gives 78; E = 4 (twice the tolerance) gives 37.
 - Textbook form rules (`exercises.FormRule`, e.g. hips sagging, knees bent in a push-up) judge a
   rep without the reference; each one broken adds (1 + min(severity, 1))^2 to that rep's E
-  (`apply_rule_faults`), so a fault the cues name also lowers the score and the verdict.
+  (`apply_rule_faults`), so a fault the cues name also lowers the score and the verdict. A rep
+  done at over twice the reference's pace (`rushed_reps`, rep times measured alike by `rep_tempo`)
+  counts as such a fault.
 - Overall score = mean of the full reps' scores (whole-clip comparison when no rep was found).
   Verdict: pass when score >= pass_threshold.
 """
@@ -45,7 +47,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from dtaidistance import dtw, dtw_ndim
 
-from coach.exercises import UPRIGHT_MAX_PAST_HORIZONTAL, ExerciseDef, past_horizontal, past_horizontal_share
+from coach.exercises import (
+    UPRIGHT_MAX_PAST_HORIZONTAL,
+    ExerciseDef,
+    RuleFinding,
+    past_horizontal,
+    past_horizontal_share,
+)
 from coach.kinematics import ANGLE_VERTEX, angle_matrix, foreshortened
 from coach.normalize import body_frame, mirror, robust_scale_px
 from coach.pose import PoseSequence
@@ -295,6 +303,43 @@ def apply_rule_faults(
     )
 
 
+#: A rep done in under this share of the reference's rep time (to the peak and back, the pause at
+#: the peak included; `rep_tempo`) is rushed: at twice the reference's pace a person bounces through
+#: the rep instead of controlling it. A share, not seconds, so it holds for any exercise and for a
+#: user's own reference.
+RUSHED_SHARE = 0.5
+
+
+def rushed_finding(user: Tempo, ref: Tempo, exercise: ExerciseDef) -> RuleFinding | None:
+    """The "rushed rep" finding for a rep of tempo `user` against the reference's `ref` (both
+    measured by `rep_tempo`), or None: the rep took at least `RUSHED_SHARE` of the reference's rep
+    time, or a phase's duration is unknown (a rep the clip cuts, a phase mostly unseen). Severity 1
+    at half the limit (four times the reference's pace)."""
+    user_s = user.to_peak_s + user.from_peak_s
+    ref_s = ref.to_peak_s + ref.from_peak_s
+    if not (math.isfinite(user_s) and math.isfinite(ref_s)) or ref_s <= 0:
+        return None
+    limit = RUSHED_SHARE * ref_s
+    if user_s >= limit:
+        return None
+    way = "down" if exercise.down_to_peak else "up"
+    cue = (f"rep took {user_s:.1f} s, under half the reference's {ref_s:.1f} s — slow down: take about "
+           f"{ref.to_peak_s:.1f} s {way} to the {exercise.peak_name} and {ref.from_peak_s:.1f} s back, like the reference")
+    return RuleFinding(rule="rushed_rep", body_part="tempo", value=round(user_s, 2), limit=round(limit, 2), unit=" s",
+                       cue=cue, severity=round((limit - user_s) / (0.5 * limit), 2))
+
+
+def rushed_reps(comp: Comparison, exercise: ExerciseDef) -> list[tuple[int, float, RuleFinding]]:
+    """(rep index, peak time s, finding) for each full rep of the comparison that `rushed_finding`
+    calls rushed; a whole-clip comparison (no rep found: index 0) is not judged."""
+    out: list[tuple[int, float, RuleFinding]] = []
+    for rs in comp.rep_scores:
+        f = rushed_finding(rs.tempo, rs.ref_tempo, exercise) if rs.index else None
+        if f is not None:
+            out.append((rs.index, rs.peak_s, f))
+    return out
+
+
 def _weighted_cosine(u: np.ndarray, r: np.ndarray, w: np.ndarray) -> float:
     """Cosine of (J, 2) vectors with per-landmark weights; NaN landmarks weigh 0."""
     ok = np.isfinite(u).all(-1) & np.isfinite(r).all(-1) & (w > 0)
@@ -308,15 +353,46 @@ def _weighted_cosine(u: np.ndarray, r: np.ndarray, w: np.ndarray) -> float:
     return float(np.sum(uw * rw) / (nu * nr))
 
 
-def _tempo(signal: np.ndarray, times: np.ndarray, a: int, p: int, b: int) -> Tempo:
+#: Share of a rep's rise from its rest level at which its motion is taken to start (and, on the way
+#: back, to end): where a counter or a reference's own bounds put a rep's edges within the rest before
+#: and after it differs, so durations are measured from these crossings, alike for both performances.
+TEMPO_EDGE_SHARE = 0.1
+#: Least share of a phase's frames whose signal is seen for its duration to be measured.
+TEMPO_MIN_SEEN = 2.0 / 3.0
+
+
+def rep_tempo(signal: np.ndarray, times: np.ndarray, a: int, p: int, b: int) -> Tempo:
+    """Tempo of the rep (a, p, b) (indices into signal and times): from the last moment before the
+    peak at which the signal is within `TEMPO_EDGE_SHARE` of the rise above its rest level before
+    it, to the peak, to the first such moment after it; the pause is the time within 5 % of the
+    peak. A phase whose signal is seen in under `TEMPO_MIN_SEEN` of its frames: NaN seconds."""
     seg = signal[a : b + 1]
+    start, end = a, b
     pause = 0.0
     if np.isfinite(seg).sum() >= 3:
         lo, hi = np.nanmin(seg), np.nanmax(seg)
         near = seg >= hi - 0.05 * (hi - lo)
         dt = np.diff(times[a : b + 1], append=times[b] + (times[b] - times[max(a, b - 1)]))
         pause = float(np.sum(dt[near]))
-    return Tempo(round(float(times[p] - times[a]), 2), round(float(times[b] - times[p]), 2), round(pause, 2))
+        top = signal[p] if np.isfinite(signal[p]) else hi
+        with np.errstate(invalid="ignore"):
+            before, after = signal[a : p + 1], signal[p : b + 1]
+            # a phase mostly unseen has no rest level to measure from: its duration is unknown
+            if np.isfinite(before).mean() >= TEMPO_MIN_SEEN:
+                rest = np.nanmin(before)
+                low = np.flatnonzero(before <= rest + TEMPO_EDGE_SHARE * (top - rest))
+                start = a + int(low[-1]) if low.size else a
+            else:
+                start = -1
+            if np.isfinite(after).mean() >= TEMPO_MIN_SEEN:
+                rest = np.nanmin(after)
+                low = np.flatnonzero(after <= rest + TEMPO_EDGE_SHARE * (top - rest))
+                end = p + int(low[0]) if low.size else b
+            else:
+                end = -1
+    to_peak = float(times[p] - times[start]) if start >= 0 else float("nan")
+    from_peak = float(times[end] - times[p]) if end >= 0 else float("nan")
+    return Tempo(round(to_peak, 2), round(from_peak, 2), round(pause, 2))
 
 
 def _cut_tempo(t: Tempo, cut_start: bool, cut_end: bool) -> Tempo:
@@ -446,7 +522,7 @@ def compare(
     weights = np.array([exercise.weight(n) for n in names])
     u_signal = exercise.signal(user.xy / robust_scale_px(user.xy))
     r_signal = exercise.signal(ref.xy / robust_scale_px(ref.xy))
-    ref_tempo = _tempo(r_signal[ri], rt, ta, tp, tb)
+    ref_tempo = rep_tempo(r_signal[ri], rt, ta, tp, tb)
     rep_scores = []
     spans = u_reps if u_reps else [(0, int(np.nanargmax(np.nan_to_num(u_signal[ui], nan=-np.inf))), len(ub) - 1)]
     for k, (a, p, b) in enumerate(spans):
@@ -457,7 +533,7 @@ def compare(
                 score=sc,
                 start_s=round(float(ut[a]), 2), peak_s=round(float(ut[p]), 2), end_s=round(float(ut[b]), 2),
                 similarity=round(float(np.nanmean(sim[a : b + 1])), 3) if np.isfinite(sim[a : b + 1]).any() else float("nan"),
-                tempo=_cut_tempo(_tempo(u_signal[ui], ut, a, p, b), k in cut_start, k in cut_end),
+                tempo=_cut_tempo(rep_tempo(u_signal[ui], ut, a, p, b), k in cut_start, k in cut_end),
                 ref_tempo=ref_tempo,
                 worst_part=worst, worst_z=wz,
             )

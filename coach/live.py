@@ -47,7 +47,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from coach.compare import deviation_z, tolerance_floor_deg
+from coach.compare import Tempo, deviation_z, rep_tempo, rushed_finding, tolerance_floor_deg
 from coach.errors import CoachError, VideoError
 from coach.exercises import ExerciseDef, RuleFinding, get_exercise
 from coach.feedback import _ADVICE, _describe
@@ -134,7 +134,8 @@ class _RefModel:
     poses: (2, F, 33, 2) rep frames centred on the mid-hip (index 1: mirrored); vis: (2, F, 33);
     angles: (2, F, A) degrees of the exercise's key angles; tolerance_deg: (A,);
     start/peak: the template rep's first and working-extreme frames (indices into F); amplitude_torso: the
-    reference's rep amplitude of the exercise signal (98th - 2nd percentile), torso lengths."""
+    reference's rep amplitude of the exercise signal (98th - 2nd percentile), torso lengths; tempo:
+    the template rep's (`compare.rep_tempo`), NaN seconds when the reference has no rep bounds."""
 
     poses: np.ndarray
     vis: np.ndarray
@@ -144,6 +145,7 @@ class _RefModel:
     peak: int
     amplitude_torso: float
     view: str
+    tempo: Tempo
 
 
 def _prepare_reference(ref: Reference, ex: ExerciseDef, settings: LiveSettings) -> _RefModel:
@@ -174,7 +176,12 @@ def _prepare_reference(ref: Reference, ex: ExerciseDef, settings: LiveSettings) 
     amp = float(np.nanpercentile(sig, 98) - np.nanpercentile(sig, 2)) if np.isfinite(sig).any() else float("nan")
     start = int(np.argmin(np.abs(ts[idx] - start_t)))
     peak = int(np.argmin(np.abs(ts[idx] - peak_t)))
-    return _RefModel(poses, vis2, angles, tol, start, peak, amp, ref.meta.view)
+    if bounds:
+        a, pk, b = (int(np.clip(np.searchsorted(ts, t), 0, len(ts) - 1)) for t in bounds[len(bounds) // 2])
+        tempo = rep_tempo(sig, ts, a, pk, b)
+    else:
+        tempo = Tempo(float("nan"), float("nan"), 0.0)
+    return _RefModel(poses, vis2, angles, tol, start, peak, amp, ref.meta.view, tempo)
 
 
 def _cosines(user: np.ndarray, uvis: np.ndarray, refs: np.ndarray, rvis: np.ndarray, key: np.ndarray) -> np.ndarray:
@@ -491,6 +498,10 @@ class LiveCoach:
             f: RuleFinding | None = rule.check(xy_t[p], xy_t[a : b + 1], view)
             if f is not None and (best is None or 1.0 + f.severity > best[0]):
                 best = (1.0 + f.severity, f.cue)
+        # the rep's tempo against the reference's, as in the uploaded-video analysis
+        f = rushed_finding(rep_tempo(ex.signal(xy_t), ts, a, p, b), self._ref.tempo, ex)
+        if f is not None and (best is None or 1.0 + f.severity > best[0]):
+            best = (1.0 + f.severity, f.cue)
         # key angles at the working extreme against the reference's template rep
         peak = xy_t[p] - midpoint(xy_t[p], MID_HIP)
         if np.isfinite(peak).any():

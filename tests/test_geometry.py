@@ -799,3 +799,68 @@ def test_lunge_knee_past_the_toes_breaks_the_rule_and_the_model_lunge_does_not()
     xy_no_feet = past.copy()
     xy_no_feet[[L.LEFT_HEEL, L.RIGHT_HEEL, L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX]] = np.nan
     assert np.isnan(rule.measure(xy_no_feet, rep))  # no direction: not judged
+
+
+@pytest.mark.parametrize("speedup, rushed", [(1.0, False), (1.6, False), (3.0, True)])
+def test_reps_done_at_over_twice_the_reference_pace_are_rushed(speedup, rushed):
+    """Model push-ups played back faster than the model reference: at 1.6x its pace no rep is judged
+    rushed; at 3x (~0.5 s a rep against ~1.7 s, both measured alike) every full rep is, with a tempo
+    cue that gives the reference's seconds down and back, and the rep's score drops."""
+    import dataclasses
+
+    from coach.analysis import analyze_poses
+    from coach.bodymodel import generate
+    from coach.compare import RUSHED_SHARE
+
+    perf = generate("push_up", "side", reps=4, seed=11)
+    poses = dataclasses.replace(perf.poses, timestamps_s=perf.poses.timestamps_s / speedup,
+                                fps=perf.poses.fps * speedup)
+    a = analyze_poses(poses, exercise="push_up", reference_id="model-push-up-side")
+    assert len(a.reps.reps) == 4
+    found = [(r, f) for r, _t, f in a.rule_findings if f.rule == "rushed_rep"]
+    if not rushed:
+        assert found == [] and all("rushed_rep" not in rs.rule_faults for rs in a.comparison.rep_scores)
+        return
+    full = [rs for rs in a.comparison.rep_scores if np.isfinite(rs.tempo.to_peak_s + rs.tempo.from_peak_s)]
+    assert full and sorted(r for r, _f in found) == [rs.index for rs in full]
+    for rs in full:
+        ref_s = rs.ref_tempo.to_peak_s + rs.ref_tempo.from_peak_s
+        f = next(f for r, f in found if r == rs.index)
+        assert f.value == pytest.approx(rs.tempo.to_peak_s + rs.tempo.from_peak_s, abs=0.01)
+        assert f.value < f.limit == pytest.approx(RUSHED_SHARE * ref_s, abs=0.01)
+        assert "rushed_rep" in rs.rule_faults and rs.score < rs.reference_score
+    tempo = [c for c in a.cues if c.body_part == "tempo"]
+    assert tempo and "slow down" in tempo[0].text and "down to the bottom" in tempo[0].text, a.cues
+
+
+def test_tempo_is_measured_alike_for_the_user_and_the_reference():
+    """A performance of the model at the reference's own pace (another seed: reps vary by ±8 %) has
+    0.7-1.15 of the reference's rep time on every full rep, though the rep counter and the
+    reference's stored rep bounds put a rep's edges at different points of the rest around it (with
+    those edges the ratio was ~0.6, and half the reference's pace would have been near)."""
+    from coach.analysis import analyze_poses
+    from coach.bodymodel import generate
+
+    a = analyze_poses(generate("push_up", "side", reps=4, seed=11).poses, exercise="push_up",
+                      reference_id="model-push-up-side")
+    full = [rs for rs in a.comparison.rep_scores if np.isfinite(rs.tempo.to_peak_s + rs.tempo.from_peak_s)]
+    assert len(full) >= 3
+    for rs in full:
+        ref_s = rs.ref_tempo.to_peak_s + rs.ref_tempo.from_peak_s
+        assert 0.7 < (rs.tempo.to_peak_s + rs.tempo.from_peak_s) / ref_s < 1.15, (rs.tempo, rs.ref_tempo)
+
+
+def test_a_rep_phase_mostly_unseen_has_no_duration():
+    """A rep whose way down was not seen (the signal NaN in 80 % of that phase's frames) gets NaN
+    seconds for it, not the time from the first seen frame; the way up, seen, is measured."""
+    from coach.compare import rep_tempo
+
+    t = np.arange(0, 3.0, 1 / 15)
+    sig = -np.cos(2 * np.pi * t / 3.0)  # rest at -1, the peak at 1.5 s
+    p = int(np.argmax(sig))
+    seen = rep_tempo(sig, t, 0, p, len(t) - 1)
+    assert 1.0 < seen.to_peak_s < 1.5 and 1.0 < seen.from_peak_s < 1.5
+    hidden = sig.copy()
+    hidden[: int(0.8 * p)] = np.nan
+    cut = rep_tempo(hidden, t, 0, p, len(t) - 1)
+    assert np.isnan(cut.to_peak_s) and cut.from_peak_s == seen.from_peak_s

@@ -641,3 +641,26 @@ def test_live_rep_cue_leaves_out_a_limb_pointing_at_the_camera(library, monkeypa
     assert len(cues) == 3 and not any("shoulder" in c or "elbow" in c for c in cues), cues
     monkeypatch.setattr(live_module, "foreshortened", lambda xy, names, **k: np.zeros((len(xy), len(names)), bool))
     assert any("shoulder bent" in c for c in rep_cues())  # the check is what keeps them out
+
+
+@pytest.mark.parametrize("speedup", [1.0, 3.0])
+def test_live_rep_cue_says_slow_down_when_reps_are_rushed(library, speedup):
+    """Model push-ups fed at the reference's pace get no tempo cue; at three times its pace (~0.5 s
+    a rep against ~1.5 s) every rep's cue is the rushed-rep one, as in the uploaded-video analysis.
+    (The stream stops right after the last rep, so at 3x that one may not be confirmed yet.)"""
+    from coach import bodymodel as bm
+
+    p = bm.generate("push_up", "side", reps=3, seed=2, jitter_frac=0.0)
+    coach = LiveCoach(library.get("model-push-up-side"), "push_up",
+                      estimator=_Replay(list(zip(p.poses.xyz, p.poses.visibility, strict=True))))
+    w, h = p.poses.frame_size
+    grey = np.full((int(h), int(w), 3), 128, dtype=np.uint8)
+    cues = []
+    for t in p.poses.timestamps_s / speedup:
+        coach.process(grey, float(t))
+        cues.append(coach.state().cue)
+    rep_cues = sorted({c for c in cues if c.startswith("Rep ")})
+    assert coach.state().reps >= 2 and len(rep_cues) == coach.state().reps, rep_cues
+    rushed = [c for c in rep_cues if "slow down" in c]
+    assert len(rushed) == (len(rep_cues) if speedup > 1 else 0), rep_cues
+    assert all("under half the reference's" in c for c in rushed)

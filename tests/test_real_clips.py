@@ -296,6 +296,22 @@ def test_a_push_up_with_the_head_hanging_through_the_rep_breaks_the_head_rule(ho
             assert all(f.value < 150.0 for f in found) and a.comparison.verdict == "fail"
 
 
+def test_push_ups_done_at_over_twice_the_reference_pace_are_rushed(home):
+    """wrong106 bounces through 12 push-ups at ~0.6 s each (the model reference takes ~1.7 s,
+    measured alike): its full reps are judged rushed, a tempo cue says so and the clip fails.
+    correct3 and correct4 (~1.2 s a rep) are not rushed."""
+    for name, rushed in (("wrong106", True), ("correct3", False), ("correct4", False)):
+        a = _analyze(f"{PUSHFIT}/{name.rstrip('0123456789')}/{name}.mp4", exercise="push_up",
+                     reference_id="model-push-up-side")
+        found = [f for _r, _t, f in a.rule_findings if f.rule == "rushed_rep"]
+        if not rushed:
+            assert found == [], (name, [(f.value, f.limit) for f in found])
+            continue
+        assert len(found) >= 8 and all(f.value < f.limit for f in found), [(f.value, f.limit) for f in found]
+        assert any(c.body_part == "tempo" and "slow down" in c.text for c in a.cues), a.cues
+        assert a.comparison.verdict == "fail", a.score
+
+
 def test_a_push_up_with_the_feet_out_of_view_is_still_judged_on_its_body_line(home):
     """wrong77 is filmed close, the feet out of frame, and the hips bend the line from the
     shoulders to the legs. Before the body line fell back to the knee it was not judged at all
