@@ -214,10 +214,18 @@ def build_cues(
                 text += f" — {advice}"
             cands.append(Cue(text, _part_word(ANGLE_PART[name], comp.mirrored), rs.index or None,
                              round(float(comp.times_s[i]), 2), round(z, 2), "reference"))
+    # a rule broken in several reps: its cue (the worst rep's) says in how many, so a fault of the
+    # whole set does not read as one rep's slip
+    reps_of: dict[str, set[int]] = {}
+    for rep, _t, f in rule_findings:
+        reps_of.setdefault(f.rule, set()).add(rep)
+    n_reps = sum(1 for rs in comp.rep_scores if rs.index)
     for rep, t, f in rule_findings:
         part = f.body_part
         where = f"rep {rep}" if rep else "whole set"
-        cands.append(Cue(f"{where} ({t:.1f} s): {f.cue}", part, rep or None, round(t, 2),
+        k = len(reps_of[f.rule])
+        when = f"{t:.1f} s; {k} of {n_reps} reps" if rep and k > 1 else f"{t:.1f} s"
+        cands.append(Cue(f"{where} ({when}): {f.cue}", part, rep or None, round(t, 2),
                          round(1.0 + f.severity, 2), "rule"))
     # the worst per body part (a person fixes one thing at a time), then by severity
     cands.sort(key=lambda c: -c.severity)

@@ -804,8 +804,9 @@ def test_lunge_knee_past_the_toes_breaks_the_rule_and_the_model_lunge_does_not()
 @pytest.mark.parametrize("speedup, rushed", [(1.0, False), (1.6, False), (3.0, True)])
 def test_reps_done_at_over_twice_the_reference_pace_are_rushed(speedup, rushed):
     """Model push-ups played back faster than the model reference: at 1.6x its pace no rep is judged
-    rushed; at 3x (~0.5 s a rep against ~1.7 s, both measured alike) every full rep is, with a tempo
-    cue that gives the reference's seconds down and back, and the rep's score drops."""
+    rushed; at 3x (~0.5 s a rep against ~1.7 s, both measured alike) every full rep is, with one
+    tempo cue that gives the reference's seconds down and back and the number of reps rushed, and
+    the rep's score drops."""
     import dataclasses
 
     from coach.analysis import analyze_poses
@@ -831,6 +832,8 @@ def test_reps_done_at_over_twice_the_reference_pace_are_rushed(speedup, rushed):
         assert "rushed_rep" in rs.rule_faults and rs.score < rs.reference_score
     tempo = [c for c in a.cues if c.body_part == "tempo"]
     assert tempo and "slow down" in tempo[0].text and "down to the bottom" in tempo[0].text, a.cues
+    # one cue for the set, the worst rep's, saying how many reps broke the rule
+    assert len(tempo) == 1 and f"{len(found)} of {len(a.comparison.rep_scores)} reps" in tempo[0].text, tempo
 
 
 def test_tempo_is_measured_alike_for_the_user_and_the_reference():
