@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from coach import __version__
+from coach.bodymodel import builtin_entries, builtin_id
 from coach.clean import CleanResult, clean_poses
 from coach.compare import Comparison, apply_rule_faults, compare, rushed_reps
 from coach.errors import CoachError, PoseError, ReferenceLibraryError
@@ -286,6 +287,10 @@ def recognize_exercise(xy_torso: np.ndarray, library: ReferenceLibrary) -> Recog
     return recognize(clip_features(xy_torso), templates)
 
 
+#: Built-in references filmed from a camera between the side and the front (`bodymodel.CAMERAS`).
+IN_BETWEEN_BUILTINS = frozenset(builtin_id(e, v, c) for e, v, c in builtin_entries() if c == "oblique")
+
+
 def choose_reference(
     library: ReferenceLibrary, exercise: str, view: str, xy_torso: np.ndarray | None = None
 ) -> ReferenceMeta:
@@ -399,6 +404,11 @@ def analyze_poses(
             alt = choose_reference(lib, ex_def.id, other, xy_t)
             if alt.id != candidates[0].id:
                 candidates.append(alt)
+        # a built-in filmed at an angle between the views is a candidate from the other view too (in
+        # its own, `choose_reference` weighs it already): a push-up filmed from 45° reads as a clear
+        # front view by what the pose model sees of each side; the comparison decides
+        candidates += [m for m in lib.find(exercise=ex_def.id) if m.id in IN_BETWEEN_BUILTINS
+                       and m.view != view.view and all(m.id != c.id for c in candidates)]
     timings["recognize"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -425,9 +435,11 @@ def analyze_poses(
             best = (meta, ref_c, comp_c, ref_clean_c)
     ref_meta, ref, comp, ref_clean = best
     if len(candidates) > 1 and ref_meta.view != view.view:
-        # the uncertain view is settled by which reference the performance matched
+        # the uncertain view is settled by which reference the performance matched; one filmed at an
+        # angle makes it a side view at an angle (the rules that need a true profile are skipped)
         facing = side_facing(poses.xy) if ref_meta.view == "side" else "camera"
-        view = ViewEstimate(ref_meta.view, view.confidence, facing, view.width_ratio, view.oblique)
+        view = ViewEstimate(ref_meta.view, view.confidence, facing, view.width_ratio,
+                            view.oblique or ref_meta.id in IN_BETWEEN_BUILTINS)
     findings: list[tuple[int, float, RuleFinding]] = []
     faults: dict[int, list[tuple[str, float]]] = {}
     half = max(1, round(RULE_PEAK_WINDOW_S * poses.fps / 2))

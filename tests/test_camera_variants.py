@@ -75,6 +75,25 @@ def test_the_oblique_camera_stands_half_way_between_side_and_front():
     assert (meta.exercise, meta.view) == ("push_up", "side") and "at an angle" in meta.name
 
 
+@pytest.mark.parametrize("azimuth_deg", [35.0, 45.0, 55.0])
+def test_a_push_up_filmed_from_the_front_quarter_is_compared_with_the_angled_reference(monkeypatch, azimuth_deg):
+    """A model push-up filmed 35-55 deg from the side towards the head: the pose model sees both
+    sides about equally, so the view reads as front. The angled reference is a candidate all the
+    same; the performance matches it (99+, against 85-88 with the front-floor reference it got
+    before), and the view is settled as a side view at an angle, so the profile-only rules are
+    skipped with a warning that says so. Head-on, the front references are kept."""
+    from coach.analysis import analyze_poses
+
+    monkeypatch.setattr(bm, "OBLIQUE_AZIMUTH_DEG", azimuth_deg)
+    a = analyze_poses(bm.generate("push_up", "side", reps=3, seed=7, camera="oblique").poses,
+                      library=LIB, exercise="push_up")
+    assert a.reference.id == "model-push-up-side-oblique" and a.score >= 95, (a.reference.id, a.score)
+    assert (a.view.view, a.view.oblique) == ("side", True)
+    assert any("at an angle" in w for w in a.warnings), a.warnings
+    head_on = analyze_poses(bm.generate("push_up", "front", reps=3, seed=7).poses, library=LIB, exercise="push_up")
+    assert head_on.reference.id == "model-push-up-front" and head_on.view.view == "front"
+
+
 @pytest.mark.shared
 def test_push_ups_filmed_from_the_floor_are_recognised(tmp_path, monkeypatch):
     """Two real push-up clips filmed by a camera on the ground in front of the performer (pushfit
