@@ -116,7 +116,9 @@ def _summary(d: dict) -> str:
         f"confidence: {d['confidence']}",
     ]
     for r in d["rep_details"]:
-        lines.append(f"  rep {r['rep']}: {r['start_s']:.1f}-{r['end_s']:.1f} s  score {r['score']}")
+        faults = ", ".join(f.replace("_", " ") for f in r.get("rule_faults") or [])
+        lines.append(f"  rep {r['rep']}: {r['start_s']:.1f}-{r['end_s']:.1f} s  score {r['score']}"
+                     + (f"  faults: {faults}" if faults else ""))
     if d["cues"]:
         lines.append("cues:")
         lines += [f"  - {c}" for c in d["cues"]]

@@ -159,3 +159,21 @@ def test_references_listing(tmp_path):
     exercises = {r["exercise"] for r in rows}
     assert {"squat", "push_up", "lunge", "bicep_curl", "shoulder_press", "jumping_jack", "deadlift", "pull_up"} <= exercises
     assert all(r["builtin"] for r in rows)
+
+
+def test_summary_lists_each_reps_faults_and_the_tempo_cue(tmp_path):
+    """Model push-ups played at three times the reference's pace, as a keypoint file: the printed
+    summary names the fault on each rep line it lowered and gives the tempo cue once."""
+    import dataclasses
+
+    from coach.bodymodel import generate
+
+    p = generate("push_up", "side", reps=4, seed=11).poses
+    kp = tmp_path / "fast.npz"
+    dataclasses.replace(p, timestamps_s=p.timestamps_s / 3, fps=p.fps * 3).save_npz(kp)
+    proc = run_cli("analyze", str(kp), "--exercise", "push_up", home=tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr
+    rep_lines = [ln for ln in proc.stdout.splitlines() if ln.strip().startswith("rep ") and " score " in ln]
+    assert len(rep_lines) == 4, proc.stdout
+    assert sum("faults: rushed rep" in ln for ln in rep_lines) >= 3, proc.stdout
+    assert sum("slow down" in ln for ln in proc.stdout.splitlines()) == 1, proc.stdout
