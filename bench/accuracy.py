@@ -244,7 +244,7 @@ def evaluate_poses(seq, *, exercise: str, view: str, library, settings, source: 
                               source=source)
             out.update(score=_num(a.score), verdict=a.comparison.verdict, reference=a.reference.id,
                        reference_view=a.reference.view, score_confidence=a.comparison.confidence,
-                       analysis_reps=a.reps.count)
+                       analysis_reps=a.reps.count, rule_faults=sorted({f.rule for _r, _t, f in a.rule_findings}))
         except Exception as exc:
             out["score_error"] = _err(exc)
         out["t_score_s"] = round(time.perf_counter() - t0, 3)

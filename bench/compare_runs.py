@@ -3,9 +3,9 @@
     python bench/compare_runs.py BEFORE.json AFTER.json [--score-delta 3]
 
 Both files are `bench/accuracy.py --json` outputs. Prints the headline figures side by side, then
-every clip whose output changed (rep count, recognised exercise, verdict, view, error, or a score
-that moved by at least --score-delta points), and how many changes went each way against the
-labels. MediaPipe's tracking moves some clips on any change of the pixels it sees (README,
+every clip whose output changed (rep count, recognised exercise, verdict, view, error, the form
+rules broken, or a score that moved by at least --score-delta points), and how many changes went
+each way against the labels. MediaPipe's tracking moves some clips on any change of the pixels it sees (README,
 "Measured on real clips"), so a figure that moves through clips where the pose was lost anyway
 is noise, not a finding; this is the table to tell the two apart.
 """
@@ -108,6 +108,11 @@ def clip_changes(old: dict, new: dict, *, score_delta: float = 3.0) -> list[Clip
             out.append(ClipChange(path, ("only in the " + ("newer" if a is None else "older") + " run",), ()))
             continue
         changes = [f"{k} {a.get(k)} -> {b.get(k)}" for k in CLIP_FIELDS if a.get(k) != b.get(k)]
+        # the form rules broken in the clip (runs made before they were recorded have none to compare)
+        if "rule_faults" in a and "rule_faults" in b:
+            fa, fb = set(a["rule_faults"] or ()), set(b["rule_faults"] or ())
+            if fa != fb:
+                changes.append("faults " + " ".join([f"+{r}" for r in sorted(fb - fa)] + [f"-{r}" for r in sorted(fa - fb)]))
         effects = []
         if (r := _reps_effect(a, b)) != 0:
             effects.append(("reps", r))

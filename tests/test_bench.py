@@ -215,12 +215,15 @@ def test_compare_runs_names_the_clips_that_moved_and_which_way(harness_run, tmp_
     counted["pred_reps"] = counted["true_reps"] + 3  # further off than any real count
     judged["score"] = judged["score"] - 50
     judged["verdict"] = "fail"
+    assert isinstance(judged["rule_faults"], list)  # the rules broken, recorded per clip
+    judged["rule_faults"] = sorted({*judged["rule_faults"], "made_up_rule"})
     moved["reps"]["mae"] = run["reps"]["mae"] + 0.1
     after = tmp_path / "after.json"
     after.write_text(json.dumps(moved))
     changes = {c.path: c for c in compare.clip_changes(run, compare.load_run(after))}
     assert set(changes) == {counted["path"], judged["path"]}
     assert ("reps", -1) in changes[counted["path"]].effects
+    assert any(ch.startswith("faults ") and "+made_up_rule" in ch for ch in changes[judged["path"]].changes)
     worse = compare.tally(list(changes.values()))
     assert worse["reps"] == (0, 1) and worse["score"] == (0, 1)
     # a correct clip failed: worse unless it already failed before
