@@ -189,6 +189,10 @@ def tempo_chart(x) -> alt.FacetChart:
     sub = ["seconds per phase; reference = its typical rep"]
     if any(R.tempo_cut(r.get("tempo")) for r in b["summary"].get("rep_details", [])):
         sub.append("no bar of yours: that phase of the rep was before or after the recording")
+    rushed = [int(r["rep"]) for r in b["summary"].get("rep_details", []) if "rushed_rep" in (r.get("rule_faults") or ())]
+    if rushed:
+        # the chart shows it phase by phase; say which reps the tempo check faulted as a whole
+        sub.append(f"rushed, under half the reference's rep time: rep{'s' if len(rushed) > 1 else ''} {_spans(rushed)}")
     title = alt.TitleParams("Tempo per rep", subtitle=sub)
     if df.empty:
         return _empty("Tempo per rep", "no complete rep to time")
@@ -211,6 +215,17 @@ def tempo_chart(x) -> alt.FacetChart:
         )
         .properties(width=max(90, min(150, 34 * len(reps))), height=180, title=title)
     )
+
+
+def _spans(numbers: list[int]) -> str:
+    """[1, 2, 3, 5, 7, 8] -> "1–3, 5, 7–8"."""
+    out: list[tuple[int, int]] = []
+    for n in sorted(set(numbers)):
+        if out and out[-1][1] == n - 1:
+            out[-1] = (out[-1][0], n)
+        else:
+            out.append((n, n))
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in out)
 
 
 def _tempo_long(df: pd.DataFrame, phases: list[str], title: alt.TitleParams) -> alt.FacetChart:

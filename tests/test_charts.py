@@ -372,3 +372,22 @@ def test_idle_scratch_folders_are_swept_and_active_ones_kept(tmp_path):
     removed = R.sweep_scratch_dirs(tmp_path, max_idle_s=24 * 3600)
     assert removed == [old]
     assert not old.exists() and (busy / "d" / "new.mp4").exists() and other.exists()
+
+
+def test_tempo_chart_names_the_rushed_reps(library):
+    """Model push-ups at three times the reference's pace: every full rep is faulted as rushed, and
+    the tempo chart's subtitle lists those reps as spans; at the reference's pace it says nothing."""
+    import dataclasses
+
+    from coach.bodymodel import generate
+
+    p = generate("push_up", "side", reps=4, seed=11).poses
+    fast = analyze_poses(dataclasses.replace(p, timestamps_s=p.timestamps_s / 3, fps=p.fps * 3), library=library,
+                         exercise="push_up", reference_id="model-push-up-side")
+    rushed = [rs.index for rs in fast.comparison.rep_scores if "rushed_rep" in rs.rule_faults]
+    assert len(rushed) >= 3
+    sub = " ".join(C.tempo_chart(R.analysis_to_bundle(fast)).to_dict()["title"]["subtitle"])
+    assert f"rushed, under half the reference's rep time: reps {C._spans(rushed)}" in sub, sub
+    assert C._spans([1, 2, 3, 5, 7, 8]) == "1–3, 5, 7–8"
+    steady = analyze_poses(p, library=library, exercise="push_up", reference_id="model-push-up-side")
+    assert "rushed" not in " ".join(C.tempo_chart(R.analysis_to_bundle(steady)).to_dict()["title"]["subtitle"])
