@@ -310,11 +310,12 @@ def apply_rule_faults(
 RUSHED_SHARE = 0.5
 
 
-def rushed_finding(user: Tempo, ref: Tempo, exercise: ExerciseDef) -> RuleFinding | None:
+def rushed_finding(user: Tempo, ref: Tempo, exercise: ExerciseDef, *, estimated: bool = False) -> RuleFinding | None:
     """The "rushed rep" finding for a rep of tempo `user` against the reference's `ref` (both
     measured by `rep_tempo`), or None: the rep took at least `RUSHED_SHARE` of the reference's rep
-    time, or a phase's duration is unknown (a rep the clip cuts, a phase mostly unseen). Severity 1
-    at half the limit (four times the reference's pace)."""
+    time, or a phase's duration is unknown (a phase mostly unseen, a cut rep `rushed_reps` could not
+    complete). Severity 1 at half the limit (four times the reference's pace). estimated: a phase
+    of `user` was timed from the person's other reps (the cue says so)."""
     user_s = user.to_peak_s + user.from_peak_s
     ref_s = ref.to_peak_s + ref.from_peak_s
     if not (math.isfinite(user_s) and math.isfinite(ref_s)) or ref_s <= 0:
@@ -323,18 +324,33 @@ def rushed_finding(user: Tempo, ref: Tempo, exercise: ExerciseDef) -> RuleFindin
     if user_s >= limit:
         return None
     way = "down" if exercise.down_to_peak else "up"
-    cue = (f"rep took {user_s:.1f} s, under half the reference's {ref_s:.1f} s — slow down: take about "
+    took = (f"rep took about {user_s:.1f} s (the part the clip cut timed as in your full reps)" if estimated
+            else f"rep took {user_s:.1f} s")
+    cue = (f"{took}, under half the reference's {ref_s:.1f} s — slow down: take about "
            f"{ref.to_peak_s:.1f} s {way} to the {exercise.peak_name} and {ref.from_peak_s:.1f} s back, like the reference")
     return RuleFinding(rule="rushed_rep", body_part="tempo", value=round(user_s, 2), limit=round(limit, 2), unit=" s",
                        cue=cue, severity=round((limit - user_s) / (0.5 * limit), 2))
 
 
 def rushed_reps(comp: Comparison, exercise: ExerciseDef) -> list[tuple[int, float, RuleFinding]]:
-    """(rep index, peak time s, finding) for each full rep of the comparison that `rushed_finding`
-    calls rushed; a whole-clip comparison (no rep found: index 0) is not judged."""
+    """(rep index, peak time s, finding) for each rep of the comparison that `rushed_finding` calls
+    rushed; a whole-clip comparison (no rep found: index 0) is not judged. A rep the clip cuts
+    (one phase NaN) is judged when its other phase was seen and the person did full reps: the
+    cut phase is timed as the median of that phase over their full reps (their own pace, not the
+    reference's), so a set rushed to its last frame is not let off for its last rep."""
+    full = [rs.tempo for rs in comp.rep_scores
+            if rs.index and math.isfinite(rs.tempo.to_peak_s) and math.isfinite(rs.tempo.from_peak_s)]
     out: list[tuple[int, float, RuleFinding]] = []
     for rs in comp.rep_scores:
-        f = rushed_finding(rs.tempo, rs.ref_tempo, exercise) if rs.index else None
+        if not rs.index:
+            continue
+        t, estimated = rs.tempo, False
+        down_cut, up_cut = not math.isfinite(t.to_peak_s), not math.isfinite(t.from_peak_s)
+        if full and down_cut != up_cut:
+            t = Tempo(float(np.median([f.to_peak_s for f in full])) if down_cut else t.to_peak_s,
+                      float(np.median([f.from_peak_s for f in full])) if up_cut else t.from_peak_s, t.pause_s)
+            estimated = True
+        f = rushed_finding(t, rs.ref_tempo, exercise, estimated=estimated)
         if f is not None:
             out.append((rs.index, rs.peak_s, f))
     return out

@@ -836,6 +836,41 @@ def test_reps_done_at_over_twice_the_reference_pace_are_rushed(speedup, rushed):
     assert len(tempo) == 1 and f"{len(found)} of {len(a.comparison.rep_scores)} reps" in tempo[0].text, tempo
 
 
+@pytest.mark.parametrize("speedup, rushed", [(1.0, False), (3.0, True)])
+def test_a_rep_cut_by_the_clip_end_is_timed_from_the_persons_full_reps(speedup, rushed):
+    """The clip ends just past the last rep's bottom, so its way back up is not seen. At 3x the
+    reference's pace that rep is still judged rushed: its way up is timed as the median of the
+    person's full reps, and the cue says so. At 1x it is not rushed; and with no full rep beside it
+    to time it from, the cut rep is not judged."""
+    import dataclasses
+
+    from coach.analysis import analyze_poses
+    from coach.bodymodel import generate
+    from coach.compare import rushed_reps
+    from coach.exercises import EXERCISES
+
+    perf = generate("push_up", "side", reps=3, seed=11)
+    _a, last_peak, last_end = perf.rep_bounds_s[-1]
+    keep = perf.poses.timestamps_s <= last_peak + 0.15 * (last_end - last_peak)
+    p = perf.poses
+    poses = dataclasses.replace(p, xyz=p.xyz[keep], visibility=p.visibility[keep],
+                                timestamps_s=p.timestamps_s[keep] / speedup, fps=p.fps * speedup)
+    a = analyze_poses(poses, exercise="push_up", reference_id="model-push-up-side")
+    last = a.comparison.rep_scores[-1]
+    assert len(a.reps.reps) == 3 and np.isnan(last.tempo.from_peak_s) and np.isfinite(last.tempo.to_peak_s)
+    cut = [f for r, _t, f in a.rule_findings if f.rule == "rushed_rep" and r == last.index]
+    if not rushed:
+        assert cut == [] and "rushed_rep" not in last.rule_faults
+        return
+    full = [rs for rs in a.comparison.rep_scores[:-1]]
+    up_s = float(np.median([rs.tempo.from_peak_s for rs in full]))
+    assert len(cut) == 1 and cut[0].value == pytest.approx(last.tempo.to_peak_s + up_s, abs=0.02)
+    assert "timed as in your full reps" in cut[0].cue and "rushed_rep" in last.rule_faults
+    # the cut rep alone (no full rep to time its way up from) is not judged
+    only_cut = dataclasses.replace(a.comparison, rep_scores=(last,))
+    assert rushed_reps(only_cut, EXERCISES["push_up"]) == []
+
+
 def test_tempo_is_measured_alike_for_the_user_and_the_reference():
     """A performance of the model at the reference's own pace (another seed: reps vary by ±8 %) has
     0.7-1.15 of the reference's rep time on every full rep, though the rep counter and the

@@ -312,6 +312,17 @@ def test_push_ups_done_at_over_twice_the_reference_pace_are_rushed(home):
         assert a.comparison.verdict == "fail", a.score
 
 
+def test_a_rushed_set_cut_by_the_clip_end_is_judged_on_its_last_rep_too(home):
+    """wrong93 bounces through 3 push-ups at ~0.7 s and ends just past the third rep's bottom. The
+    third rep's way up is timed as in its two full reps, so it is rushed like them and the clip
+    fails (before, the cut rep was not judged: 97 against ~60 for the others, and the clip passed)."""
+    a = _analyze(f"{PUSHFIT}/wrong/wrong93.mp4", exercise="push_up", reference_id="model-push-up-side")
+    reps = a.comparison.rep_scores
+    assert len(reps) == 3 and np.isnan(reps[-1].tempo.from_peak_s), [rs.tempo for rs in reps]
+    assert all("rushed_rep" in rs.rule_faults for rs in reps), [(rs.index, rs.rule_faults) for rs in reps]
+    assert a.comparison.verdict == "fail", a.score
+
+
 def test_a_push_up_with_the_feet_out_of_view_is_still_judged_on_its_body_line(home):
     """wrong77 is filmed close, the feet out of frame, and the hips bend the line from the
     shoulders to the legs. Before the body line fell back to the knee it was not judged at all
