@@ -326,6 +326,14 @@ def reference_reps(ref: Reference) -> tuple[Rep, ...]:
 # --- the pipeline -----------------------------------------------------------------------------
 
 
+def _frame_rate(timestamps_s: np.ndarray) -> float | None:
+    """Frames a second from the typical spacing of the frames (None under 3 frames): a 60 fps clip
+    analysed every 2nd frame reads 30, and wrong container metadata does not count."""
+    dt = np.diff(np.asarray(timestamps_s, dtype=np.float64))
+    dt = dt[dt > 0]
+    return float(1.0 / np.median(dt)) if dt.size >= 2 else None
+
+
 def count_exercise_reps(
     poses: PoseSequence,
     exercise: ExerciseDef | None,
@@ -490,6 +498,7 @@ def analyze_poses(
         long_gaps_s=_lost_time_s(cleaned, ex_def),
         excluded=comp.excluded,
         oblique=view.oblique,
+        frame_rate=_frame_rate(poses.timestamps_s),
     )
     if recog is not None and recog.confidence < GUESS_BELOW:
         warnings.append(

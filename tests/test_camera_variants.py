@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from coach import bodymodel as bm
-from coach.analysis import choose_reference
+from coach.analysis import analyze_poses, choose_reference
 from coach.normalize import robust_scale_px
 from coach.references import ReferenceLibrary
 from tests.conftest import shared_path
@@ -108,3 +108,16 @@ def test_push_ups_filmed_from_the_floor_are_recognised(tmp_path, monkeypatch):
         print(name, a.exercise.id, a.reference.id, a.recognition.ranking[:3])
         assert a.exercise.id == "push_up"
         assert a.reference.id == "model-push-up-front-floor"
+
+
+@pytest.mark.parametrize("fps, warned", [(12.0, True), (18.0, True), (24.0, False), (30.0, False)])
+def test_a_clip_under_20_frames_a_second_is_warned_about(fps, warned):
+    """The frame rate comes from the frames' spacing, not the container's claim: the model squat
+    filmed at 12 or 18 fps gets the low-frame-rate warning, at 24 or 30 fps none; its reps are
+    counted either way."""
+    a = analyze_poses(bm.generate("squat", "side", reps=3, fps=fps, seed=3).poses, library=LIB, exercise="squat")
+    low = [w for w in a.warnings if "frames a second" in w]
+    assert len(a.reps.reps) == 3
+    assert len(low) == (1 if warned else 0), a.warnings
+    if warned:
+        assert f"filmed at {fps:.0f} frames a second" in low[0] and "record at 25–30 fps" in low[0]
