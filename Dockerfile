@@ -43,9 +43,12 @@ COPY . .
 USER app
 
 # Fail the build, not the first upload, if a shared library is missing: import everything heavy and
-# build the bundled pose model once (this also fills matplotlib's font cache, which mediapipe imports).
-RUN python -c "import cv2, av, streamlit, coach.results, coach.charts; \
-import mediapipe as mp; mp.solutions.pose.Pose(model_complexity=1).close(); print('imports ok')"
+# build the bundled pose model once on each backend (this also fills matplotlib's font cache, which
+# mediapipe imports).
+RUN python -c "import numpy as np, cv2, av, streamlit, coach.results, coach.charts; \
+from coach.pose import MediaPipeEstimator; \
+[MediaPipeEstimator(backend=b).process(np.zeros((64, 64, 3), np.uint8)) for b in ('openvino', 'mediapipe')]; \
+print('imports ok')"
 
 VOLUME ["/data"]
 EXPOSE 8501

@@ -24,7 +24,8 @@ peak_mb = the process's peak resident memory (VmHWM, else ru_maxrss) after all s
 DTW: per-keypoint DTW of 33 landmarks on two 30-s body-frame trajectories at 15 fps taken from
 the clip (its first and last 30 s), `coach.compare.per_keypoint_dtw` vs `tslearn.metrics.dtw` on
 the same arrays with the same Sakoe-Chiba band (tslearn timed after its JIT warm-up; the cold
-first call is reported too). Live: per-frame latency of `MediaPipeEstimator.process` (plus the
+first call is reported too). Live: per-frame latency of `MediaPipeEstimator.process` on the
+pose backend in use (FORM_COACH_POSE_BACKEND; plus the
 live module's per-frame step when coach/live.py exists) on 640x360 frames; live_fps = 1 / mean.
 --long builds a ~10-minute clip by looping the clip's packets (PyAV remux, no re-encode) and
 measures the peak memory of a child process that analyses it.
@@ -448,9 +449,13 @@ def main(argv: list[str] | None = None) -> int:
         fig.update(long_run(path))
     fig["peak_mb"] = peak_rss_mb()
 
+    from coach.pose import POSE_BACKENDS, pose_backend
+
+    fig["pose_backend"] = POSE_BACKENDS[pose_backend()]
     st = fig["stages_s"]
     lines = [
         f"clip: {path.name}  {dur:.1f} s, {fig['frames']} frames  (recognised {fig['exercise']}, {fig['reps']} reps)",
+        f"pose backend: {fig['pose_backend']} (FORM_COACH_POSE_BACKEND=openvino|mediapipe picks one)",
         "stage times (s): " + ", ".join(f"{k} {v:.3f}" for k, v in st.items() if v is not None),
         f"rtf (pose incl. decode + analysis) / duration, as the dashboard runs it (warm pose workers): "
         f"{fig['rtf']:.3f} the first after start, {_f(fig['rtf_repeat'])} again (median)   (target <= 0.35)",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import os
 import time
 import warnings as warnings_module
 from collections.abc import Callable, Collection, Iterable
@@ -32,7 +31,9 @@ from coach.exercises import (
 from coach.feedback import Cue, build_cues, camera_warnings
 from coach.kinematics import Proportions, joint_angles, moment_arms, proportions, range_of_motion
 from coach.normalize import MID_HIP, ViewEstimate, detect_view, midpoint, robust_scale_px, side_facing
+from coach.paths import data_home
 from coach.pose import (
+    POSE_BACKENDS,
     POSE_REVISION,
     SEARCH_BELOW_PERSON_SHARE,
     PoseEstimator,
@@ -44,6 +45,7 @@ from coach.pose import (
     extract_video_parallel,
     others_in_view,
     person_share,
+    pose_cache_tag,
     search_person_window,
     search_rotation,
     window_estimator,
@@ -247,7 +249,7 @@ def view_of(poses: PoseSequence) -> ViewEstimate:
     """The camera view of a cleaned performance (`normalize.detect_view`). MediaPipe's visibility
     says which side the body hides, and decides; other sources' confidences (OpenPose, dataset
     flags) mean something else, so their views come from the widths alone."""
-    from_mediapipe = str(poses.meta.get("model", "")).startswith("mediapipe")
+    from_mediapipe = poses.meta.get("model") in POSE_BACKENDS.values()  # either backend: the same model
     return detect_view(poses.xy, poses.visibility if from_mediapipe else None)
 
 
@@ -597,11 +599,6 @@ def _with_threshold(comp: Comparison, settings: AnalysisSettings) -> Comparison:
 # --- video entry point with a keypoint cache ----------------------------------------------------
 
 
-def data_home() -> Path:
-    """Where Form Coach keeps user data: $FORM_COACH_HOME or ~/.form_coach."""
-    return Path(os.environ.get("FORM_COACH_HOME") or Path.home() / ".form_coach")
-
-
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -644,7 +641,7 @@ def extract_video_poses(
         t0 = time.perf_counter()
         digest = file_sha256(path)
         every = f"-s{stride}" if stride > 1 else ""
-        cache_file = data_home() / "cache" / f"{digest[:32]}-{settings.video.max_side_px}{every}-r{POSE_REVISION}.npz"
+        cache_file = data_home() / "cache" / f"{digest[:32]}-{settings.video.max_side_px}{every}-r{POSE_REVISION}{pose_cache_tag()}.npz"
         timings["hash"] = time.perf_counter() - t0
         if cache_file.exists():
             try:

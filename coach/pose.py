@@ -1,7 +1,10 @@
 """Pose sequences and the one seam to the pose model.
 
-`PoseSequence` is what every later stage consumes. MediaPipe is imported only inside
-`MediaPipeEstimator`, so the rest of the package (and most tests) run without it.
+`PoseSequence` is what every later stage consumes. The pose model (BlazePose full, the model
+file bundled in mediapipe 0.10.21) runs only inside `MediaPipeEstimator`, through one of two
+backends (`pose_backend`): MediaPipe's own graph, or the same pipeline on OpenVINO
+(`coach.blazepose`). Neither is imported before an estimator is made, so the rest of the
+package (and most tests) run without them.
 """
 
 from __future__ import annotations
@@ -218,6 +221,27 @@ def quiet_native_stderr() -> bool:
 #: between two workers gets no extra ones).
 POSE_REVISION = 4
 
+#: The pose backends: the same model file and pipeline, run by OpenVINO (`coach.blazepose`:
+#: MediaPipe's pose graph written again around the model; the model runs ~2x faster on a CPU) or
+#: by MediaPipe's own graph. FORM_COACH_POSE_BACKEND picks one for a deployment.
+POSE_BACKENDS = {"openvino": "blazepose-full-openvino", "mediapipe": "mediapipe-pose-full-0.10.21"}
+DEFAULT_POSE_BACKEND = "openvino"
+POSE_BACKEND_ENV = "FORM_COACH_POSE_BACKEND"
+
+
+def pose_backend() -> str:
+    """The backend estimators use unless told: FORM_COACH_POSE_BACKEND, else the default."""
+    value = os.environ.get(POSE_BACKEND_ENV, "").strip().lower() or DEFAULT_POSE_BACKEND
+    if value not in POSE_BACKENDS:
+        raise PoseError(f"{POSE_BACKEND_ENV}: expected one of {', '.join(POSE_BACKENDS)}, got {value!r}")
+    return value
+
+
+def pose_cache_tag() -> str:
+    """The backend's part of the keypoint cache key: landmarks of one backend are not the other's.
+    Empty for MediaPipe's graph, so the entries cached before there was a choice stay valid."""
+    return "" if pose_backend() == "mediapipe" else f"-{pose_backend()}"
+
 
 # --- someone else in the picture -------------------------------------------------------------
 
@@ -393,20 +417,47 @@ class TrackingGuard:
             self._lengths.append(t)
 
 
+class _MediaPipeGraph:
+    """MediaPipe's own pose graph (legacy solutions API, model_complexity=1: the model bundled in
+    mediapipe 0.10.21, so it runs offline; complexities 0 and 2 would download), answering as
+    `coach.blazepose.BlazePoseGraph` does."""
+
+    def __init__(self, *, static_image_mode: bool, **options) -> None:
+        import mediapipe as mp  # heavy import kept behind the seam
+
+        self._pose = mp.solutions.pose.Pose(static_image_mode=static_image_mode, model_complexity=1,
+                                            smooth_landmarks=True, enable_segmentation=False, **options)
+
+    def process(self, rgb: np.ndarray) -> np.ndarray | None:
+        res = self._pose.process(rgb)
+        if res.pose_landmarks is None:
+            return None
+        return np.array([(p.x, p.y, p.z, p.visibility) for p in res.pose_landmarks.landmark], dtype=np.float32)
+
+    def reset(self) -> None:
+        self._pose.reset()
+
+    def close(self) -> None:
+        self._pose.close()
+
+
 class MediaPipeEstimator:
-    """MediaPipe Pose (legacy solutions API, model_complexity=1: the model bundled in
-    mediapipe 0.10.21, so it runs offline; complexities 0 and 2 would download).
+    """BlazePose full, MediaPipe's pose model and pipeline, on the backend `pose_backend` names
+    (or `backend`): MediaPipe's graph or the same pipeline on OpenVINO.
 
     In tracking mode a `TrackingGuard` watches the skeleton; on a suspicious frame a second,
     detection-only graph (made on first need) looks again, and when it finds the body elsewhere
     its landmarks stand in for the tracked ones; after `RESTART_AFTER` such frames in a row the
     tracker restarts from a detection. `refound` counts the frames stood in for."""
 
-    name = "mediapipe-pose-full-0.10.21"
     RESTART_AFTER = 5  # frames
 
     def __init__(self, *, static_image_mode: bool = False, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, guard: bool = True) -> None:
+                 min_tracking_confidence: float = 0.5, guard: bool = True, backend: str | None = None) -> None:
+        if backend is not None and backend not in POSE_BACKENDS:
+            raise ValueError(f"expected a pose backend in {', '.join(POSE_BACKENDS)}, got {backend!r}")
+        self.backend = backend or pose_backend()
+        self.name = POSE_BACKENDS[self.backend]
         self._options = {"min_detection_confidence": min_detection_confidence,
                          "min_tracking_confidence": min_tracking_confidence}
         self._pose = self._graph(static_image_mode)
@@ -416,28 +467,22 @@ class MediaPipeEstimator:
         self._off = 0  # frames in a row the tracker was off the body
 
     def _graph(self, static_image_mode: bool):
-        import mediapipe as mp  # heavy import kept behind the seam
+        if self.backend == "openvino":
+            from coach.blazepose import BlazePoseGraph
 
-        return mp.solutions.pose.Pose(
-            static_image_mode=static_image_mode,
-            model_complexity=1,
-            smooth_landmarks=True,
-            enable_segmentation=False,
-            **self._options,
-        )
+            return BlazePoseGraph(static_image_mode=static_image_mode, smooth_landmarks=True, **self._options)
+        return _MediaPipeGraph(static_image_mode=static_image_mode, **self._options)
 
     @staticmethod
     def _landmarks(graph, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        h, w = rgb.shape[:2]
-        res = graph.process(rgb)
-        if res.pose_landmarks is None:
+        arr = graph.process(rgb)
+        if arr is None:
             return None
-        lms = res.pose_landmarks.landmark
-        arr = np.array([(p.x, p.y, p.z, p.visibility) for p in lms], dtype=np.float32)
+        h, w = rgb.shape[:2]
         xyz = np.empty((N_LANDMARKS, 3), dtype=np.float32)
         xyz[:, 0] = arr[:, 0] * w
         xyz[:, 1] = arr[:, 1] * h
-        xyz[:, 2] = arr[:, 2] * w  # MediaPipe z uses roughly the same scale as x
+        xyz[:, 2] = arr[:, 2] * w  # the model's z uses roughly the same scale as x
         return xyz, arr[:, 3]
 
     def process(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -827,6 +872,10 @@ class PosePool:
         self._procs = [self._spawn() for _ in range(size)]
         self._closed = False
         self.served = 0  # analyses that ran on the pool
+        try:
+            self.backend = pose_backend()  # the workers' environment is copied when they start
+        except PoseError:  # a misspelt backend: the analysis says so, not the app's start
+            self.backend = None
 
     @staticmethod
     def _spawn():
@@ -847,7 +896,9 @@ class PosePool:
     def acquire(self, n: int) -> list | None:
         """n live workers for one analysis, or None when the pool is busy or closed; give them
         back with `release`."""
-        if n > self.size or self._closed or not self._lock.acquire(blocking=False):
+        if n > self.size or self._closed or self.backend is None or self.backend != pose_backend():
+            return None
+        if not self._lock.acquire(blocking=False):
             return None
         for k, p in enumerate(self._procs):
             if p.poll() is not None:  # died (killed, out of memory): a cold one this time
@@ -1099,7 +1150,7 @@ def extract_video_parallel(
     ts = ts - ts[0]
     return PoseSequence(
         xyz=xyz, visibility=vis, timestamps_s=_monotonic(ts, fps), fps=fps, frame_size=frame_size,
-        meta={"model": MediaPipeEstimator.name, "workers": len(parts),
+        meta={"model": POSE_BACKENDS[pose_backend()], "workers": len(parts),
               **({} if window or quarter_turns else
                  {"others": _rounded([None if np.isnan(v) else float(v) for p in parts for v in p[3]])}),
               **({"split": "keyframe" if cuts else "halves", "parts": [len(p[2]) for p in parts]}

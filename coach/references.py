@@ -33,6 +33,7 @@ from types import MappingProxyType
 
 from coach.errors import KeypointFileError, ReferenceLibraryError
 from coach.exercises import EXERCISE_IDS
+from coach.paths import data_home
 from coach.pose import PoseSequence
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,6 @@ REFERENCE_SCHEMA_VERSION = 1
 REFERENCE_VIEWS: tuple[str, ...] = ("front", "side", "back", "oblique")
 FACINGS: tuple[str, ...] = ("left", "right", "camera", "away", "unknown")
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "references"
-HOME_ENV = "FORM_COACH_HOME"
 MAX_NAME_CHARS = 80
 MAX_TEXT_CHARS = 1000
 MAX_ID_CHARS = 64
@@ -61,12 +61,6 @@ _REQUIRED: Mapping[str, tuple[type, ...]] = MappingProxyType(
 _OPTIONAL: Mapping[str, tuple[type, ...]] = MappingProxyType({"proportions": (dict,), "notes": (str,)})
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", bool: "true/false",
                dict: "an object"}
-
-
-def data_home() -> Path:
-    """Form Coach's data folder: $FORM_COACH_HOME, else ~/.form_coach (read at call time)."""
-    env = os.environ.get(HOME_ENV, "").strip()
-    return Path(env).expanduser() if env else Path("~/.form_coach").expanduser()
 
 
 @dataclass(frozen=True)

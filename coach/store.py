@@ -32,8 +32,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from coach.errors import CoachError
+from coach.paths import data_home
 from coach.pose import PoseSequence
-from coach.references import data_home
 
 log = logging.getLogger(__name__)
 

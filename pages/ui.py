@@ -16,7 +16,8 @@ import streamlit as st
 from coach import charts
 from coach import results as R
 from coach.errors import CoachError
-from coach.references import ReferenceLibrary, data_home
+from coach.paths import data_home
+from coach.references import ReferenceLibrary
 
 log = logging.getLogger("coach.ui")
 T = TypeVar("T")

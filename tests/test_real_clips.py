@@ -16,6 +16,7 @@ import sys
 import numpy as np
 import pytest
 
+from coach.pose import POSE_BACKEND_ENV
 from coach.schema import L
 from tests.conftest import ROOT, SHARED_DATA, shared_path
 
@@ -134,14 +135,19 @@ def test_walking_counts_no_reps(home):
     assert reps.count == 0
 
 
-def test_generic_counter_keeps_reps_whose_top_is_lost_in_tracking_gaps(home):
+def test_generic_counter_keeps_reps_whose_top_is_lost_in_tracking_gaps(home, monkeypatch):
     """QUVA 032 (a bar lift, 8 reps by QUVA's rep ends): the lifter is lost for up to a second at
     most lockouts, and one rep is seen only on its way up before tracking returns at rest. The
-    exercise-agnostic counter keeps it (7; 6 without the rule)."""
+    exercise-agnostic counter keeps it (7; 6 without the rule).
+
+    The rule is tested on MediaPipe graph's tracks, which show that pattern. The OpenVINO backend's
+    tracks of this clip lose the lifter longer (person in 58 % of the frames, against 62 %) and
+    count 4-5 (bench/accuracy.py reports it; docs/measurements.md, 2026-12-02)."""
     from coach.analysis import count_exercise_reps, extract_video_poses
     from coach.clean import clean_poses
     from coach.settings import DEFAULT_SETTINGS
 
+    monkeypatch.setenv(POSE_BACKEND_ENV, "mediapipe")
     row = _manifest()["videos/quva-speed-counting/videos/032_bar_lift.mp4"]
     seq, _i, _t = extract_video_poses(shared_path(row["path"]))
     reps = count_exercise_reps(clean_poses(seq).poses, None, DEFAULT_SETTINGS)
