@@ -1,4 +1,5 @@
-"""One half of a video through MediaPipe, in its own interpreter (see pose.extract_video_parallel).
+"""One half of a video through the pose model (pose.MediaPipeEstimator on the pose backend), in
+its own interpreter (see pose.extract_video_parallel).
 
 python -m coach.pose_worker VIDEO MAX_SIDE START STOP FRAME_WIDTH OUT.npz [WINDOW [STRIDE [TURNS [CUT [WARMUP]]]]]
 WINDOW: "x0,y0,x1,y1" crop fractions (pose.WindowEstimator) or "-" for the whole frame.
@@ -12,7 +13,7 @@ so tracking has locked on by START (default 0).
 Prints "progress N" lines; writes xyz, visibility, timestamps_s to OUT.npz; on failure prints
 "error: ..." on stderr and exits 1.
 
-python -m coach.pose_worker --serve: a warm worker of `pose.PosePool`. It imports MediaPipe and
+python -m coach.pose_worker --serve: a warm worker of `pose.PosePool`. It loads the pose model and
 builds a fresh pose graph before each job (printing "ready" after the first), then reads one job per stdin line (a JSON list of the
 arguments above) and answers on stdout: "progress N" lines, "error: ..." on failure, then
 "done RC". A fresh graph per job keeps the landmarks identical to a cold worker's."""
