@@ -230,8 +230,13 @@ POSE_BACKEND_ENV = "FORM_COACH_POSE_BACKEND"
 
 
 def pose_backend() -> str:
-    """The backend estimators use unless told: FORM_COACH_POSE_BACKEND, else the default."""
-    value = os.environ.get(POSE_BACKEND_ENV, "").strip().lower() or DEFAULT_POSE_BACKEND
+    """The backend estimators use unless told: FORM_COACH_POSE_BACKEND, else the default (MediaPipe's
+    graph where the openvino package is not installed, e.g. a platform it has no wheel for)."""
+    import importlib.util
+
+    value = os.environ.get(POSE_BACKEND_ENV, "").strip().lower()
+    if not value:
+        value = DEFAULT_POSE_BACKEND if importlib.util.find_spec("openvino") is not None else "mediapipe"
     if value not in POSE_BACKENDS:
         raise PoseError(f"{POSE_BACKEND_ENV}: expected one of {', '.join(POSE_BACKENDS)}, got {value!r}")
     return value

@@ -62,6 +62,16 @@ def test_the_backend_comes_from_the_environment_and_is_checked(monkeypatch):
         MediaPipeEstimator(backend="gpu")
 
 
+def test_without_openvino_installed_the_default_is_mediapipes_graph(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.delenv(POSE_BACKEND_ENV, raising=False)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
+    assert pose_backend() == "mediapipe"
+    assert pose_cache_tag() == ""
+
+
 def test_a_missing_model_file_says_which_and_where(monkeypatch, tmp_path):
     monkeypatch.setattr(blazepose, "mediapipe_dir", lambda: tmp_path)
     with pytest.raises(FileNotFoundError, match=r"expected MediaPipe's model file at .*pose_landmark_full\.tflite"):
