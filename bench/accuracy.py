@@ -946,6 +946,12 @@ def run_rows(rows: list[dict], base_dir: Path, *, workers: int, want_seeds: bool
     return results
 
 
+def _backend_name() -> str:
+    from coach.pose import POSE_BACKENDS, pose_backend
+
+    return POSE_BACKENDS[pose_backend()]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Form Coach accuracy benchmark over a manifest of labelled clips.")
     ap.add_argument("--manifest", required=True, help="CSV with the columns of ../shared/data/manifest.csv")
@@ -996,9 +1002,10 @@ def main(argv: list[str] | None = None) -> int:
         "seconds_total": round(time.perf_counter() - t0, 1),
         "pass_threshold": DEFAULT_SETTINGS.compare.pass_threshold,
         "cache": os.environ.get("FORM_COACH_HOME", "~/.form_coach"),
+        "pose_backend": _backend_name(),
     }
     lines = ["# Form Coach accuracy report", "", f"Manifest: `{manifest}` ({len(rows)} rows), "
-             f"{meta['seconds_total']:.0f} s.", "", "## Clips", "", *clip_table(results), "",
+             f"{meta['seconds_total']:.0f} s, pose backend {meta['pose_backend']}.", "", "## Clips", "", *clip_table(results), "",
              *figures_text(summary, keypoints)]
     text = "\n".join(lines) + "\n"
     print(text)
