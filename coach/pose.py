@@ -245,7 +245,8 @@ def pose_backend() -> str:
 def pose_cache_tag() -> str:
     """The backend's part of the keypoint cache key: landmarks of one backend are not the other's.
     Empty for MediaPipe's graph, so the entries cached before there was a choice stay valid."""
-    return "" if pose_backend() == "mediapipe" else f"-{pose_backend()}"
+    backend = pose_backend()
+    return "" if backend == "mediapipe" else f"-{backend}"
 
 
 # --- someone else in the picture -------------------------------------------------------------

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from coach import blazepose
+from coach.clean import torso_length_px
 from coach.errors import PoseError
 from coach.pose import POSE_BACKEND_ENV, MediaPipeEstimator, pose_backend, pose_cache_tag
-from coach.schema import L
 from coach.video import iter_frames
 from tests.conftest import shared_path
 
@@ -32,17 +32,11 @@ def _run(backend: str, frames: list[np.ndarray], *, static: bool) -> list[tuple[
         return [est.process(f) for f in frames]
 
 
-def _torso_px(xyz: np.ndarray) -> float:
-    shoulders = (xyz[L.LEFT_SHOULDER, :2] + xyz[L.RIGHT_SHOULDER, :2]) / 2
-    hips = (xyz[L.LEFT_HIP, :2] + xyz[L.RIGHT_HIP, :2]) / 2
-    return float(np.linalg.norm(shoulders - hips))
-
-
 def _differences(a: list, b: list) -> tuple[int, np.ndarray]:
     """Frames found by one backend only, and each landmark's x-y distance over the torso length
     on the frames both found."""
     one_only = sum((x is None) != (y is None) for x, y in zip(a, b, strict=True))
-    rel = [np.linalg.norm(x[0][:, :2] - y[0][:, :2], axis=1) / _torso_px(x[0])
+    rel = [np.linalg.norm(x[0][:, :2] - y[0][:, :2], axis=1) / torso_length_px(x[0][None, :, :2])
            for x, y in zip(a, b, strict=True) if x is not None and y is not None]
     return one_only, np.concatenate(rel)
 
