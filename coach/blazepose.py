@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -89,6 +90,8 @@ OV_CONFIG = MappingProxyType({
     "INFERENCE_PRECISION_HINT": "f32",
 })
 
+log = logging.getLogger(__name__)
+
 _compiled: dict[str, Any] = {}  # model file -> compiled model, shared by the graphs of a process
 
 #: Compiled models kept between processes, under the data folder: a new pose worker (each CLI run
@@ -122,9 +125,6 @@ def _compiled_model(relative: str, outputs: tuple[str, ...] | None = None):
         import openvino as ov
 
         core = ov.Core()
-        cache = _model_cache_dir()
-        if cache is not None:
-            core.set_property({"CACHE_DIR": cache})
         model = core.read_model(str(model_path(relative)))
         if outputs is not None:
             kept = [o for o in model.outputs if o.get_any_name() in outputs]
@@ -132,7 +132,16 @@ def _compiled_model(relative: str, outputs: tuple[str, ...] | None = None):
                 raise RuntimeError(f"expected outputs {outputs} in {relative}, "
                                    f"got {[o.get_any_name() for o in model.outputs]}")
             model = ov.Model(kept, model.get_parameters(), model.get_friendly_name())
-        _compiled[relative] = core.compile_model(model, "CPU", dict(OV_CONFIG))
+        cache = _model_cache_dir()
+        try:
+            _compiled[relative] = core.compile_model(model, "CPU", {**OV_CONFIG, **({"CACHE_DIR": cache} if cache else {})})
+        except RuntimeError as exc:
+            if cache is None:
+                raise
+            # two new workers writing the same cache entry at once can fail ("cannot set permissions:
+            # No such file", 2 of 12 trials of three processes): the cache only saves start-up time
+            log.info("compiling %s without the model cache (%s)", relative, str(exc).splitlines()[-1][:200])
+            _compiled[relative] = ov.Core().compile_model(model, "CPU", dict(OV_CONFIG))
     return _compiled[relative]
 
 

@@ -135,3 +135,27 @@ def test_compiled_models_are_kept_in_the_data_folder_and_a_damaged_one_is_rebuil
     with blazepose.BlazePoseGraph() as graph:
         assert graph.process(black) is None
     assert [b.stat().st_size for b in sorted(cache.glob("*.blob"))] == sizes  # compiled again, rewritten
+
+
+def test_a_model_cache_that_fails_to_write_only_costs_start_up(monkeypatch, tmp_path):
+    """Two new workers writing the same cache entry at once failed in OpenVINO ("cannot set
+    permissions: No such file", 2 of 12 trials of three processes): the model is then compiled
+    without the cache."""
+    import openvino as ov
+
+    compile_model = ov.Core.compile_model
+    calls = []
+
+    def failing_with_cache(self, model, device=None, config=None):
+        calls.append(dict(config or {}))
+        if len(calls) == 1:  # the first compile, with the cache, meets the race
+            raise RuntimeError("Exception from src/inference/src/cpp/core.cpp:117:\nfilesystem error")
+        return compile_model(self, model, device, config)
+
+    monkeypatch.setenv("FORM_COACH_HOME", str(tmp_path))
+    monkeypatch.setattr(ov.Core, "compile_model", failing_with_cache)
+    monkeypatch.setattr(blazepose, "_compiled", {})
+    with blazepose.BlazePoseGraph() as graph:
+        assert graph.process(np.zeros((360, 640, 3), dtype=np.uint8)) is None
+    assert set(blazepose._compiled) == {blazepose.LANDMARK_MODEL, blazepose.DETECTION_MODEL}
+    assert "CACHE_DIR" in calls[0] and "CACHE_DIR" not in calls[1]  # the retry runs without the cache
