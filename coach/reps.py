@@ -742,4 +742,36 @@ def count_reps_pose(
     if cover < settings.min_signal_coverage and n_person > 0:
         log.info("exercise signal seen in %.0f%% of person frames: generic counter", 100 * cover)
         return count_reps_generic(xy, timestamps_s, fps=fps, settings=settings)
-    return count_reps(sig, timestamps_s, fps=fps, settings=settings, method="exercise")
+    res = count_reps(sig, timestamps_s, fps=fps, settings=settings, method="exercise")
+    return _one_rep_per_cycle(res, xy, timestamps_s, fps=fps, settings=settings)
+
+
+def _one_rep_per_cycle(
+    res: RepResult, xy: np.ndarray, timestamps_s: np.ndarray, *, fps: float, settings: RepSettings
+) -> RepResult:
+    """The generic count when the exercise signal peaks twice per cycle of the whole body.
+
+    An exercise signal can return to rest twice in one movement cycle (a climber's hands reaching
+    rung over rung lift the shoulders-to-hands signal twice per pull): its reps then come at about
+    half its own autocorrelation period, which says the signal repeats only every second peak. When
+    the whole body (`generic_signal`) repeats at that same period with its reps a period apart, a
+    rep is a cycle. Reps alternating in depth do not qualify: their period is the rep spacing (an integer
+    fraction that correlates, `estimate_period`), or the whole body moves once per rep too."""
+    if res.count < 4 or not np.isfinite(res.period_s):
+        return res
+    spacing = float(np.median(np.diff([r.peak_s for r in res.reps])))
+    if spacing > 0.65 * res.period_s:
+        return res
+    whole = count_reps_generic(xy, timestamps_s, fps=fps, settings=settings)
+    if (
+        not 2 <= whole.count < res.count
+        or not np.isfinite(whole.period_s)
+        or abs(whole.period_s - res.period_s) > 0.2 * res.period_s
+        or not 0.75 <= np.median(np.diff([r.peak_s for r in whole.reps])) / res.period_s <= 1.33
+    ):
+        return res
+    log.info(
+        "exercise signal peaks every %.2f s but repeats every %.2f s, as the whole body does: %d reps, not %d",
+        spacing, res.period_s, whole.count, res.count,
+    )
+    return whole

@@ -445,6 +445,48 @@ def test_pose_counter_falls_back_to_generic_when_the_exercise_signal_is_unseen()
     assert seen.count == 4
 
 
+def _climb(n_cycles: int, body_amp: float) -> tuple[np.ndarray, np.ndarray]:
+    """Hands rising twice per 2-s cycle, back to rest each time (a tall quick reach, then a low
+    slow one), while the whole body rises once per cycle by body_amp torso lengths."""
+    hands = pchip_reps([0, 0.2, 0.45, 0.7, 0.8, 1.3, 1.8, 2.0], [0, 0, 1.0, 0, 0, 0.6, 0, 0], n_cycles)
+    body = raised_cosine(n_cycles, 2.0)[: hands.size]
+    xy = _body(hands.size)
+    xy[:, :, 1] -= body_amp * body[:, None]
+    xy[:, [L.LEFT_WRIST, L.RIGHT_WRIST], 1] -= hands[:, None]
+    return xy, times(hands)
+
+
+def _hands_over_shoulder(xy: np.ndarray) -> np.ndarray:
+    return -(xy[:, L.LEFT_WRIST, 1] - xy[:, L.LEFT_SHOULDER, 1])
+
+
+def test_a_signal_peaking_twice_per_body_cycle_counts_one_rep_per_cycle():
+    """The hands' signal returns to rest twice per cycle and its autocorrelation repeats only every
+    2 s; the whole body rises once per cycle: 5 cycles are 5 reps, not 10."""
+    xy, ts = _climb(5, body_amp=0.6)
+    alone = count(_hands_over_shoulder(xy))
+    assert alone.count == 10  # the signal alone: two excursions per cycle
+    assert alone.period_s == pytest.approx(2.0, abs=0.1)
+    res = count_reps_pose(xy, ts, fps=FPS, signal_fn=_hands_over_shoulder)
+    assert (res.count, res.method) == (5, "generic")
+    assert np.diff([r.peak_s for r in res.reps]) == pytest.approx(2.0, abs=0.1)
+
+
+def test_reps_alternating_in_shape_stay_reps_when_the_whole_body_moves_with_each():
+    """Same hump pattern, but the whole body makes each excursion (a squat set alternating deep and
+    shallow): the signal's period is two reps, yet the body's reps are one rep apart: 10 reps."""
+    hands = pchip_reps([0, 0.2, 0.45, 0.7, 0.8, 1.3, 1.8, 2.0], [0, 0, 1.0, 0, 0, 0.7, 0, 0], 5)
+    xy = _body(hands.size)
+    xy[:, :, 1] -= hands[:, None]
+
+    def hips_up(a):
+        return -a[:, L.LEFT_HIP, 1]
+
+    assert count(hips_up(xy)).period_s == pytest.approx(2.0, abs=0.1)  # the two-rep period
+    res = count_reps_pose(xy, times(hands), fps=FPS, signal_fn=hips_up)
+    assert (res.count, res.method) == (10, "exercise")
+
+
 # --- real clips through MediaPipe -----------------------------------------------------------------
 # Counts on these clips are asserted exactly: the clips are clean and the counter has margin on them
 # (the full reps reach their set's depth, far above partial_fraction); walking is the negative
@@ -517,3 +559,21 @@ def test_an_exercise_that_moves_little_lowers_the_rep_floor_only_for_itself():
     sig = 0.03 * (1 - np.cos(2 * np.pi * t / 2.0))
     assert count_reps(sig, t, fps=30.0, settings=base).count == 0
     assert count_reps(sig, t, fps=30.0, settings=EXERCISES["shrug"].rep_settings(base)).count == 3
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_real_climb_counts_one_rep_per_cycle_of_the_whole_body(real_poses):
+    """QUVA 022 (a climber pulling up a wall ladder hand over hand, 5 cycles counted by its
+    annotators): the pull-up signal (shoulders towards the hands) rises with each hand's reach, 7-10
+    times depending on the tracking path; the whole body rises 5 times."""
+    from coach.exercises import EXERCISES
+    from coach.normalize import robust_scale_px
+
+    poses = real_poses("videos/quva-speed-counting/videos/022_fitness.mp4")
+    xy = np.asarray(poses.xy, dtype=np.float64)
+    xy = xy / robust_scale_px(xy)
+    signal = EXERCISES["pull_up"].signal
+    assert count_reps(signal(xy), poses.timestamps_s, fps=poses.fps).count >= 7
+    res = count_reps_pose(xy, poses.timestamps_s, fps=poses.fps, signal_fn=signal)
+    assert (res.count, res.method) == (5, "generic")
