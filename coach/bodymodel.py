@@ -29,13 +29,20 @@ from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
-from scipy.optimize import brentq
 
 from coach.exercises import EXERCISE_IDS
 from coach.pose import PoseSequence
 from coach.schema import N_LANDMARKS, L
 
 log = logging.getLogger(__name__)
+
+
+def brentq(f: Callable[[float], float], a: float, b: float, **kw) -> float:
+    """scipy's root finder, imported on first use: scipy.optimize takes ~0.3 s to import and only
+    building or fitting a model performer needs it (not every `coach.analysis` import)."""
+    from scipy.optimize import brentq as _brentq
+
+    return float(_brentq(f, a, b, **kw))
 
 MODEL_VERSION = 1
 GENERATOR = "coach.bodymodel"

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 from coach.pose import PoseSequence
 from coach.schema import L, Landmark
@@ -92,6 +91,8 @@ def smooth_runs(values: np.ndarray, window: int, polyorder: int) -> np.ndarray:
         n = b - a
         w = min(window, n if n % 2 == 1 else n - 1)
         if w > polyorder + 1 and w >= 5:
+            from scipy.signal import savgol_filter  # ~0.5 s to import: not before it is needed (`coach.cli`)
+
             cols[a:b, ks] = savgol_filter(cols[a:b, ks], w, polyorder, mode="interp", axis=0)
     return out
 

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -58,6 +59,11 @@ def _is_keypoint_file(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in (".npz", ".csv", ".zip", ".npy", ".json")
 
 
+def _import_scipy() -> None:
+    import scipy.optimize
+    import scipy.signal  # noqa: F401
+
+
 def _load_input(path: Path, settings, progress):
     """(raw poses, video info or None, timings) from a video or a keypoint file."""
     from coach.analysis import extract_video_poses
@@ -66,7 +72,12 @@ def _load_input(path: Path, settings, progress):
         from coach.importers import load_keypoints
 
         return load_keypoints(path), None, {}
+    # The analysis needs scipy (~0.9 s to import on one core); import it while the pose workers
+    # start and run, not before them (a 5 s 1080p clip, whole command: 3.7 -> 3.5 s).
+    warm = threading.Thread(target=_import_scipy, name="import-scipy", daemon=True)
+    warm.start()
     seq, info, timings = extract_video_poses(path, settings=settings, progress=progress)
+    warm.join()
     return seq, info, timings
 
 

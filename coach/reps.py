@@ -44,7 +44,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import find_peaks, savgol_filter
 
 from coach.clean import interpolate_short_gaps
 from coach.schema import CORE_LANDMARKS
@@ -184,6 +183,8 @@ def estimate_period(
     hi = min(round(s.max_rep_s * fps), int(0.6 * longest))
     if hi <= lo + 1:
         return float("nan"), 0.0
+    from scipy.signal import find_peaks  # ~0.5 s to import: not before it is needed (`coach.cli`)
+
     r = pooled_autocorrelation(x, segments, hi + 1)
     rr = np.nan_to_num(r[lo : hi + 1], nan=-1.0)
     idx = find_peaks(rr)[0]
@@ -220,6 +221,8 @@ def estimate_period(
 
 
 def _smooth(x: np.ndarray, segments: list[tuple[int, int]], window: int) -> np.ndarray:
+    from scipy.signal import savgol_filter
+
     out = np.full_like(x, np.nan)
     for a, b in segments:
         n = b - a
@@ -244,6 +247,8 @@ class _Peak:
 def _segment_peaks(y: np.ndarray, a: int, b: int, floor: float, reach: int, rest_band: float) -> list[_Peak]:
     """Candidate peaks of y[a:b] with their valleys. The last sample is a candidate too when the
     signal rises into the end of the segment (a rep cut at its working extreme)."""
+    from scipy.signal import find_peaks
+
     seg = y[a:b]
     idx = find_peaks(seg, prominence=floor)[0].tolist() if seg.size >= 3 else []
     if seg.size >= 3:
