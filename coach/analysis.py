@@ -253,12 +253,22 @@ def view_of(poses: PoseSequence) -> ViewEstimate:
     return detect_view(poses.xy, poses.visibility if from_mediapipe else None)
 
 
+def import_scipy() -> None:
+    """Import the scipy packages the analysis uses (signal, optimize). They take ~0.9 s of one core
+    and are imported where first needed, so a server imports them while idle
+    (`warm_up_analysis`) and the CLI while its pose workers run."""
+    import scipy.optimize
+    import scipy.signal  # noqa: F401
+
+
 def warm_up_analysis(library: ReferenceLibrary) -> int:
-    """Import the video decoder and load every reference of a known exercise with its recognition
-    features now (a server does this while idle: the first upload would wait ~0.1 s for it). A
-    reference that fails to load is skipped here: the analysis that needs it reports it. Returns
-    how many were loaded."""
+    """Import the video decoder and scipy, and load every reference of a known exercise with its
+    recognition features now (a server does this while idle: the first upload would wait ~0.8 s
+    for it). A reference that fails to load is skipped here: the analysis that needs it reports
+    it. Returns how many were loaded."""
     import av  # noqa: F401  (~0.04 s on the first probe otherwise)
+
+    import_scipy()
 
     n = 0
     for meta in library.list():

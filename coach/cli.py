@@ -59,14 +59,9 @@ def _is_keypoint_file(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in (".npz", ".csv", ".zip", ".npy", ".json")
 
 
-def _import_scipy() -> None:
-    import scipy.optimize
-    import scipy.signal  # noqa: F401
-
-
 def _load_input(path: Path, settings, progress):
     """(raw poses, video info or None, timings) from a video or a keypoint file."""
-    from coach.analysis import extract_video_poses
+    from coach.analysis import extract_video_poses, import_scipy
 
     if _is_keypoint_file(path):
         from coach.importers import load_keypoints
@@ -74,7 +69,7 @@ def _load_input(path: Path, settings, progress):
         return load_keypoints(path), None, {}
     # The analysis needs scipy (~0.9 s to import on one core); import it while the pose workers
     # start and run, not before them (a 5 s 1080p clip, whole command: 3.7 -> 3.5 s).
-    warm = threading.Thread(target=_import_scipy, name="import-scipy", daemon=True)
+    warm = threading.Thread(target=import_scipy, name="import-scipy", daemon=True)
     warm.start()
     seq, info, timings = extract_video_poses(path, settings=settings, progress=progress)
     warm.join()

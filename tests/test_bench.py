@@ -300,6 +300,9 @@ def test_speed_harness_times_the_dashboard_and_the_cold_path(tmp_path):
     assert fig["duration_s"] == pytest.approx(3.1, abs=0.1) and fig["exercise"] == "bicep_curl"
     # the warm workers skip ~0.5 s of start-up; allow noise on a busy CI machine
     assert fig["rtf"] < fig["rtf_cold"] + 0.05
+    # the whole command adds an interpreter and its imports to the cold path
+    assert fig["rtf_cli"] > fig["rtf_cold"] and fig["cli_s"] == pytest.approx(fig["rtf_cli"] * fig["duration_s"], rel=0.01)
+    assert "the whole CLI command" in r.stdout
     assert "as the dashboard runs it" in r.stdout and "new worker processes" in r.stdout
     # the floor is built from measured per-frame costs and no run can beat it by much
     assert 0 < fig["floor_rtf"] < fig["rtf_cold"] and "pose floor on this machine" in r.stdout
