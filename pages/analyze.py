@@ -33,7 +33,8 @@ upload = st.file_uploader(
 )
 st.caption(
     f"Videos: {', '.join(VIDEO_TYPES)} — at most {LIMITS.max_bytes / 1e6:.0f} MB and "
-    f"{LIMITS.max_duration_s / 60:.0f} minutes; 720p or 1080p is plenty (4K takes about twice as long to analyse). "
+    f"{LIMITS.max_duration_s / 60:.0f} minutes; 720p or 1080p is plenty (4K, or an iPhone's "
+    "“High Efficiency” format, takes about twice as long to analyse as 1080p in “Most Compatible”). "
     f"Keypoints: {', '.join(KEYPOINT_TYPES)}."
 )
 if upload is None:
