@@ -44,6 +44,7 @@ def brentq(f: Callable[[float], float], a: float, b: float, **kw) -> float:
 
     return float(_brentq(f, a, b, **kw))
 
+
 MODEL_VERSION = 1
 GENERATOR = "coach.bodymodel"
 #: Camera views the generator can film.

@@ -760,8 +760,8 @@ def _one_rep_per_cycle(
     rung over rung lift the shoulders-to-hands signal twice per pull): its reps then come at about
     half its own autocorrelation period, which says the signal repeats only every second peak. When
     the whole body (`generic_signal`) repeats at that same period with its reps a period apart, a
-    rep is a cycle. Reps alternating in depth do not qualify: their period is the rep spacing (an integer
-    fraction that correlates, `estimate_period`), or the whole body moves once per rep too."""
+    rep is a cycle. Reps alternating in depth do not qualify: their period is the rep spacing (an
+    integer fraction that correlates, `estimate_period`), or the whole body moves once per rep too."""
     if res.count < 4 or not np.isfinite(res.period_s):
         return res
     spacing = float(np.median(np.diff([r.peak_s for r in res.reps])))
