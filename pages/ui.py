@@ -62,8 +62,9 @@ def _warm_up_analysis(home: str) -> None:
 
 def warm_up() -> None:
     """Once per server process, while the user picks a clip: warm pose workers (an analysis then
-    skips ~0.5 s of worker start-up; FORM_COACH_POSE_POOL=0 turns them off) and the reference
-    library loaded on a background thread (~0.08 s the first upload would wait for)."""
+    skips ~0.5 s of worker start-up; FORM_COACH_POSE_POOL=0 turns them off), and scipy imported
+    and the reference library loaded on a background thread (~0.9 s the first upload would wait
+    for)."""
     if os.environ.get("FORM_COACH_POSE_POOL", "1") != "0":
         _pose_pool()
     _warm_up_analysis(str(data_home()))
