@@ -300,8 +300,9 @@ def test_speed_harness_times_the_dashboard_and_the_cold_path(tmp_path):
     assert fig["duration_s"] == pytest.approx(3.1, abs=0.1) and fig["exercise"] == "bicep_curl"
     # the warm workers skip ~0.5 s of start-up; allow noise on a busy CI machine
     assert fig["rtf"] < fig["rtf_cold"] + 0.05
-    # the whole command adds an interpreter and its imports to the cold path
-    assert fig["rtf_cli"] > fig["rtf_cold"] and fig["cli_s"] == pytest.approx(fig["rtf_cli"] * fig["duration_s"], rel=0.01)
+    # the whole command starts everything the dashboard has ready (rtf_cold may not be beaten: in this
+    # empty data folder it also compiled the pose models, which the timed CLI run finds cached)
+    assert fig["rtf_cli"] > fig["rtf"] and fig["cli_s"] == pytest.approx(fig["rtf_cli"] * fig["duration_s"], rel=0.01)
     assert "the whole CLI command" in r.stdout
     assert "as the dashboard runs it" in r.stdout and "new worker processes" in r.stdout
     # the floor is built from measured per-frame costs and no run can beat it by much
