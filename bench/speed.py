@@ -18,7 +18,8 @@ rtf = (pose incl. decode + analysis) / clip duration, as the dashboard runs an u
 pose workers and loaded reference library it readies when it starts (`coach.pose.start_pose_pool`,
 `coach.analysis.warm_up_analysis`), the first upload after the start; rtf_repeat = the median of two
 more uploads of the clip; rtf_cold = the same with new worker processes, as the CLI runs them
-(~0.5 s more: their interpreters, imports and models); cli_s / rtf_cli = the whole
+(~0.5 s more: their interpreters, imports and models, compiled too when $FORM_COACH_HOME has
+none cached yet); cli_s / rtf_cli = the whole
 `python -m coach analyze` command in a new process (its own interpreter and imports on top);
 rtf_with_render adds the annotated video to rtf_cold; fps = frames / pose time (incl. decode, cold);
 peak_mb = the process's peak resident memory (VmHWM, else ru_maxrss) after all stages, MediaPipe included.
