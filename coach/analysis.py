@@ -78,6 +78,14 @@ ROTATION_SEARCH_SAMPLES = 8
 #: many torso lengths (median; a bench presser's fill: 0.09, a wrong turn of a push-up: 0.5).
 ROTATION_AGREE_TORSO = 0.25
 MIN_PERSON_SHARE = 0.2  # below this share of frames with a person, there is nothing to coach
+# The video's motion is counted too (`coach.flow`, in the box the person moved in) when the pose
+# missed the person in over a quarter of the frames and its own count is unsure; a count that
+# differs is reported. On the shared clips this fired on a bar lift (pose 4, flow 8 of 8) and, on
+# their mirrored copies, on a squat set (1; 3 of 3) and a clip of 2 reps (1; 2). A confident pose
+# count stays unchecked: flow counts a jumping jack twice (37 of 19, pose 19 at confidence 0.65).
+FLOW_CHECK_BELOW_PERSON_SHARE = 0.75
+FLOW_CHECK_BELOW_CONFIDENCE = 0.5
+FLOW_CHECK_MAX_S = 60.0  # flow costs ~0.12 x the clip's duration (1080p): longer clips are not checked
 VIEW_SURE = 0.5  # below this view confidence, both views' references are compared and the closer one kept
 
 
@@ -433,6 +441,7 @@ def analyze_poses(
 
     t0 = time.perf_counter()
     reps = count_exercise_reps(poses, ex_def, settings)
+    flow_note = flow_check(video, raw, cleaned.person_frames, reps)
     timings["reps"] = time.perf_counter() - t0
     if progress:
         progress("analysis", 2, 4)
@@ -523,6 +532,8 @@ def analyze_poses(
         )
     if reps.count == 0:
         warnings.append("no complete repetition found")
+    if flow_note:
+        warnings.append(flow_note)
     cut = _truncation_warning(raw, video)
     if cut:
         warnings.append(cut)
@@ -555,6 +566,29 @@ def analyze_poses(
         timings_s=timings,
         video=video,
     )
+
+
+def flow_check(video: VideoInfo | None, raw: PoseSequence, person_share: float, reps: RepResult) -> str | None:
+    """A warning with the optical-flow rep count (`coach.flow`, in the box around every landmark
+    seen) when it differs from the pose count and the pose count is the doubtful one: the person
+    was found in under FLOW_CHECK_BELOW_PERSON_SHARE of the frames, the count's confidence is under
+    FLOW_CHECK_BELOW_CONFIDENCE and flow's is at least 0.2 higher. None otherwise, without a video
+    file, or for a clip over FLOW_CHECK_MAX_S."""
+    if (video is None or person_share >= FLOW_CHECK_BELOW_PERSON_SHARE
+            or reps.confidence >= FLOW_CHECK_BELOW_CONFIDENCE or not 0 < video.duration_s <= FLOW_CHECK_MAX_S):
+        return None
+    from coach.flow import count_reps_flow, person_roi
+
+    try:
+        flow = count_reps_flow(video.path, roi=person_roi(raw.xy, raw.frame_size))
+    except (CoachError, OSError, ValueError) as exc:  # a second opinion only: the analysis goes on
+        log.warning("flow count failed: %s", exc)
+        return None
+    if flow.count == reps.count or flow.confidence < reps.confidence + 0.2:
+        return None
+    return (f"the rep count is unsure: the motion in the video shows {flow.count} rep{'s' if flow.count != 1 else ''}, "
+            f"the pose {reps.count} (it lost you in {1 - person_share:.0%} of the frames; the scores cover the "
+            "reps it saw)")
 
 
 def _source_core(seq: PoseSequence) -> np.ndarray:

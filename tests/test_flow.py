@@ -130,3 +130,70 @@ def test_real_squat_clip_flow_count_within_one():
 
     res = count_reps_flow(shared_path("videos/formfit-jrplatin/squat.mp4"))
     assert abs(res.count - 3) <= 1
+
+
+# --- the analysis' flow check ----------------------------------------------------------------------
+
+
+def _rep_result(count: int, confidence: float):
+    from coach.reps import Rep, RepResult
+
+    reps = tuple(Rep(i + 1, 0, 1, 2, 0.0, 0.5, 1.0, 1.0, False) for i in range(count))
+    return RepResult(reps, (), "exercise", np.zeros(3), confidence, 1.0)
+
+
+def _video(duration_s: float = 10.0):
+    from coach.video import VideoInfo
+
+    return VideoInfo("clip.mp4", 640, 360, 30.0, duration_s, int(30 * duration_s), 0, "h264", None, 1000)
+
+
+def _poses():
+    from coach.pose import PoseSequence
+
+    xyz = np.full((3, 33, 3), np.nan)
+    xyz[:, :, :2] = np.random.default_rng(0).uniform(100, 300, (3, 33, 2))
+    return PoseSequence(xyz=xyz, visibility=np.ones((3, 33)), timestamps_s=np.arange(3) / 30, fps=30.0,
+                        frame_size=(640, 360))
+
+
+@pytest.mark.parametrize(
+    ("video", "share", "confidence", "why"),
+    [
+        (None, 0.5, 0.3, "no video file (keypoints)"),
+        (_video(), 0.9, 0.3, "the person was found in most frames"),
+        (_video(), 0.5, 0.8, "a confident pose count"),
+        (_video(120.0), 0.5, 0.3, "a clip too long to check"),
+    ],
+)
+def test_the_flow_check_runs_only_when_the_pose_count_is_doubtful(monkeypatch, video, share, confidence, why):
+    from coach import analysis, flow
+
+    def fail(*_a, **_k):
+        raise AssertionError(f"flow counted although {why}")
+
+    monkeypatch.setattr(flow, "count_reps_flow", fail)
+    assert analysis.flow_check(video, _poses(), share, _rep_result(4, confidence)) is None
+
+
+@pytest.mark.parametrize(("flow_count", "flow_conf", "warns"), [(8, 0.9, True), (4, 0.9, False), (8, 0.45, False)])
+def test_the_flow_check_reports_a_more_confident_different_count(monkeypatch, flow_count, flow_conf, warns):
+    """Pose: 4 reps at confidence 0.3 with the person in 58 % of the frames. Flow's count is
+    reported when it differs and is at least 0.2 more confident; the box it looks in is the
+    person's."""
+    from coach import analysis, flow
+
+    seen = {}
+
+    def fake(path, *, roi=None, **_k):
+        seen.update(path=path, roi=roi)
+        return _rep_result(flow_count, flow_conf)
+
+    monkeypatch.setattr(flow, "count_reps_flow", fake)
+    note = analysis.flow_check(_video(), _poses(), 0.58, _rep_result(4, 0.3))
+    assert seen["path"] == "clip.mp4" and seen["roi"] is not None
+    if warns:
+        assert note == ("the rep count is unsure: the motion in the video shows 8 reps, the pose 4 (it lost you in "
+                        "42% of the frames; the scores cover the reps it saw)")
+    else:
+        assert note is None

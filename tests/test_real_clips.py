@@ -155,6 +155,21 @@ def test_generic_counter_keeps_reps_whose_top_is_lost_in_tracking_gaps(home, mon
     assert abs(reps.count - int(row["reps"])) <= 1
 
 
+def test_a_doubtful_pose_count_gets_the_videos_motion_count_beside_it(home, monkeypatch):
+    """QUVA 032 on the OpenVINO backend: the lifter is found in 58 % of the frames and the pose
+    counts 2-5 of the 8 reps, unsure; optical flow in the lifter's box counts 8 (7 over the whole
+    frame). The analysis keeps its pose count and says what the motion shows."""
+    monkeypatch.setenv(POSE_BACKEND_ENV, "openvino")
+    row = _manifest()["videos/quva-speed-counting/videos/032_bar_lift.mp4"]
+    a = _analyze(row["path"])
+    assert a.clean.person_frames < 0.75 and a.reps.confidence < 0.5  # the pose count is in doubt
+    notes = [w for w in a.warnings if "motion in the video shows" in w]
+    assert len(notes) == 1, a.warnings
+    flow_count = int(re.search(r"shows (\d+) reps?, the pose (\d+)", notes[0]).group(1))
+    assert abs(flow_count - int(row["reps"])) <= 1
+    assert f"the pose {a.reps.count} " in notes[0]
+
+
 def test_generic_counter_counts_jumping_jacks_after_the_far_arm_is_lost(home):
     """mrpose jacks (19 by the clip's label): from about frame 455 MediaPipe loses the far arm and
     knee for good. The exercise-agnostic counter used to read the set only up to there (12), and
