@@ -142,10 +142,10 @@ def _rep_result(count: int, confidence: float):
     return RepResult(reps, (), "exercise", np.zeros(3), confidence, 1.0)
 
 
-def _video(duration_s: float = 10.0):
+def _video(duration_s: float = 10.0, path: str = "clip.mp4"):
     from coach.video import VideoInfo
 
-    return VideoInfo("clip.mp4", 640, 360, 30.0, duration_s, int(30 * duration_s), 0, "h264", None, 1000)
+    return VideoInfo(path, 640, 360, 30.0, duration_s, int(30 * duration_s), 0, "h264", None, 1000)
 
 
 def _poses():
@@ -177,21 +177,25 @@ def test_the_flow_check_runs_only_when_the_pose_count_is_doubtful(monkeypatch, v
 
 
 @pytest.mark.parametrize(("flow_count", "flow_conf", "warns"), [(8, 0.9, True), (4, 0.9, False), (8, 0.45, False)])
-def test_the_flow_check_reports_a_more_confident_different_count(monkeypatch, flow_count, flow_conf, warns):
+def test_the_flow_check_reports_a_more_confident_different_count(monkeypatch, tmp_path, flow_count, flow_conf, warns):
     """Pose: 4 reps at confidence 0.3 with the person in 58 % of the frames. Flow's count is
     reported when it differs and is at least 0.2 more confident; the box it looks in is the
-    person's."""
+    person's; a second analysis of the same file (another reference) does not count again."""
     from coach import analysis, flow
 
-    seen = {}
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not decoded: count_reps_flow is replaced")
+    calls = []
 
     def fake(path, *, roi=None, **_k):
-        seen.update(path=path, roi=roi)
+        calls.append((path, roi))
         return _rep_result(flow_count, flow_conf)
 
     monkeypatch.setattr(flow, "count_reps_flow", fake)
-    note = analysis.flow_check(_video(), _poses(), 0.58, _rep_result(4, 0.3))
-    assert seen["path"] == "clip.mp4" and seen["roi"] is not None
+    note = analysis.flow_check(_video(path=str(clip)), _poses(), 0.58, _rep_result(4, 0.3))
+    again = analysis.flow_check(_video(path=str(clip)), _poses(), 0.58, _rep_result(4, 0.3))
+    assert again == note and len(calls) == 1
+    assert calls[0][0] == str(clip) and calls[0][1] is not None
     if warns:
         assert note == ("the rep count is unsure: the motion in the video shows 8 reps, the pose 4 (it lost you in "
                         "42% of the frames; the scores cover the reps it saw)")
