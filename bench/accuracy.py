@@ -8,8 +8,10 @@ up in `<manifest folder>/keypoints/` (same layout as ../shared/data/keypoints/).
 
 Per video row (keypoints are extracted once and cached by content hash under $FORM_COACH_HOME):
 - reps: counted with the labelled exercise's signal when the engine defines that exercise, else with
-  the generic periodicity counter (`count_exercise_reps(poses, None, ...)`); the counter used is
-  reported per clip. Rows without a `reps` value are not counted in the rep figures.
+  the generic periodicity counter (`count_exercise_reps(poses, None, ...)`), and checked against
+  the video's motion as an upload is (`count_reps_checked`: optical flow is the count where the
+  pose lost the person often and is unsure); the counter used is reported per clip ("flow" where
+  flow's count was taken). Rows without a `reps` value are not counted in the rep figures.
 - recognition: the exercise `analyze_poses` recognises without being told, for rows whose exercise
   the engine defines; an analysis the engine refuses (no usable person) counts as wrong.
 - view: `coach.analysis.view_of` on the cleaned poses, where the label is front or side.
@@ -190,11 +192,12 @@ def _err(exc: BaseException) -> str:
     return text if isinstance(exc, CoachError) else f"{type(exc).__name__}: {text}"
 
 
-def evaluate_poses(seq, *, exercise: str, view: str, library, settings, source: str) -> dict:
+def evaluate_poses(seq, *, exercise: str, view: str, library, settings, source: str, video=None) -> dict:
     """Everything measured on one performance (raw PoseSequence): reps, view, recognition and
-    the form score against the reference of the labelled exercise. Never raises: a failing stage
-    leaves its fields None and writes `<stage>_error`."""
-    from coach.analysis import analyze_poses, count_exercise_reps, view_of
+    the form score against the reference of the labelled exercise. video: the clip's
+    `coach.video.VideoInfo` (None for keypoints), which the rep count is checked against. Never
+    raises: a failing stage leaves its fields None and writes `<stage>_error`."""
+    from coach.analysis import analyze_poses, count_exercise_reps, count_reps_checked, view_of
     from coach.clean import clean_poses
     from coach.exercises import EXERCISES
     from coach.normalize import robust_scale_px
@@ -208,10 +211,11 @@ def evaluate_poses(seq, *, exercise: str, view: str, library, settings, source: 
 
     t0 = time.perf_counter()
     try:
-        rr = count_exercise_reps(cleaned.poses, ex_def, settings)
-        out.update(pred_reps=rr.count, partial_reps=len(rr.partial), rep_method=rr.method,
+        checked = count_reps_checked(cleaned, ex_def, settings, video)
+        rr = checked.reps
+        out.update(pred_reps=checked.count, partial_reps=len(rr.partial), rep_method=checked.method,
                    rep_counter="exercise" if ex_def is not None else "generic",
-                   rep_confidence=rr.confidence)
+                   rep_confidence=rr.confidence, pose_reps=rr.count)
         # the exercise-agnostic fallback on every clip, the exercise known or not: the figure for
         # moves the library does not define, measured on more clips than those moves alone
         out["generic_reps"] = rr.count if ex_def is None else count_exercise_reps(cleaned.poses, None, settings).count
@@ -228,7 +232,7 @@ def evaluate_poses(seq, *, exercise: str, view: str, library, settings, source: 
 
     t0 = time.perf_counter()
     try:
-        a = analyze_poses(seq, library=library, settings=settings, source=source)
+        a = analyze_poses(seq, library=library, settings=settings, source=source, video=video)
         out["recognized"] = a.exercise.id
         out["recognition_confidence"] = a.recognition.confidence if a.recognition else None
     except Exception as exc:
@@ -241,10 +245,10 @@ def evaluate_poses(seq, *, exercise: str, view: str, library, settings, source: 
             xy = cleaned.poses.xy
             rid = pick_reference(library, exercise, view, xy / robust_scale_px(xy))
             a = analyze_poses(seq, library=library, exercise=exercise, reference_id=rid, settings=settings,
-                              source=source)
+                              source=source, video=video)
             out.update(score=_num(a.score), verdict=a.comparison.verdict, reference=a.reference.id,
                        reference_view=a.reference.view, score_confidence=a.comparison.confidence,
-                       analysis_reps=a.reps.count, rule_faults=sorted({f.rule for _r, _t, f in a.rule_findings}))
+                       analysis_reps=a.rep_count, rule_faults=sorted({f.rule for _r, _t, f in a.rule_findings}))
         except Exception as exc:
             out["score_error"] = _err(exc)
         out["t_score_s"] = round(time.perf_counter() - t0, 3)
@@ -303,10 +307,10 @@ def evaluate_row(row: dict, base_dir: str, want_seeds: bool) -> dict:
         from coach.analysis import extract_video_poses
         from coach.settings import DEFAULT_SETTINGS
 
-        seq, _info, timings = extract_video_poses(path, use_cache=True)
+        seq, info, timings = extract_video_poses(path, use_cache=True)
         out["t_pose_s"] = round(timings.get("pose", 0.0), 3)
         out.update(evaluate_poses(seq, exercise=row["exercise"], view=row["view"], library=_cached_library(),
-                                  settings=DEFAULT_SETTINGS, source=path.name))
+                                  settings=DEFAULT_SETTINGS, source=path.name, video=info))
         if out.get("person_share", 0.0) == 0.0:
             out["error"] = "no person found in any frame"
         elif want_seeds and out["form"] in ("correct", "incorrect"):

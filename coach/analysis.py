@@ -81,9 +81,11 @@ ROTATION_AGREE_TORSO = 0.25
 MIN_PERSON_SHARE = 0.2  # below this share of frames with a person, there is nothing to coach
 # The video's motion is counted too (`coach.flow`, in the box the person moved in) when the pose
 # missed the person in over a quarter of the frames and its own count is unsure; a count that
-# differs is reported. On the shared clips this fired on a bar lift (pose 2-4, flow 8 of 8) and, on
-# their mirrored copies, on a squat set (1; 3 of 3) and a clip of 2 reps (1; 2). A confident pose
-# count stays unchecked: flow counts a jumping jack twice (37 of 19, pose 19 at confidence 0.65).
+# differs and is clearly more confident is the count (`count_reps_checked`). On the shared clips
+# this fired on a bar lift (pose 2-4, flow 8 of 8), two push-up sets without rep labels (pose 2
+# and 1; flow 4 and 2, as the frames show) and, on their mirrored copies, on a squat set (1; 3 of 3)
+# and a clip of 2 reps (1; 2). A confident pose count stays unchecked: flow counts a jumping jack
+# twice (37 of 19, pose 19 at confidence 0.65).
 FLOW_CHECK_BELOW_PERSON_SHARE = 0.75
 FLOW_CHECK_BELOW_CONFIDENCE = 0.5
 FLOW_CHECK_MAX_S = 60.0  # flow costs ~0.12 x the clip's duration (1080p): longer clips are not checked
@@ -114,10 +116,17 @@ class Analysis:
     reference_proportions: Proportions
     timings_s: dict[str, float] = field(default_factory=dict)
     video: VideoInfo | None = None
+    #: the optical-flow count when it replaced the pose's (`count_reps_checked`); `reps` stays what is scored
+    flow_reps: RepResult | None = None
 
     @property
     def score(self) -> float:
         return self.comparison.score
+
+    @property
+    def rep_count(self) -> int:
+        """The reps counted: the pose's, or the video motion's where that replaced a doubtful pose count."""
+        return self.flow_reps.count if self.flow_reps is not None else self.reps.count
 
     @property
     def confidence(self) -> float:
@@ -179,9 +188,10 @@ class Analysis:
             "reference": self.reference.id,
             "reference_name": self.reference.name,
             "reference_view": self.reference.view,
-            "reps": self.reps.count,
+            "reps": self.rep_count,
             "partial_reps": len(self.reps.partial),
-            "rep_method": self.reps.method,
+            "rep_method": self.flow_reps.method if self.flow_reps is not None else self.reps.method,
+            "pose_reps": self.reps.count,
             "rep_details": rep_details,
             "score": _f(comp.score),
             "verdict": comp.verdict,
@@ -355,20 +365,9 @@ def _frame_rate(timestamps_s: np.ndarray) -> float | None:
     return float(1.0 / np.median(dt)) if dt.size >= 2 else None
 
 
-def count_exercise_reps(
-    poses: PoseSequence,
-    exercise: ExerciseDef | None,
-    settings: AnalysisSettings,
-    *,
-    video_path: str | Path | None = None,
-) -> RepResult:
+def count_exercise_reps(poses: PoseSequence, exercise: ExerciseDef | None, settings: AnalysisSettings) -> RepResult:
     """Reps from the exercise's main signal; the generic periodicity counter when the exercise is
-    unknown or its signal is mostly unseen; optical flow when the person is seen in under half of
-    the frames and the video is at hand."""
-    if video_path is not None and person_share(poses) < 0.5:
-        from coach.flow import count_reps_flow
-
-        return count_reps_flow(video_path)
+    unknown or its signal is mostly unseen (`count_reps_checked` also asks the video's motion)."""
     scale = robust_scale_px(poses.xy)
     if not np.isfinite(scale):
         return count_reps_generic(poses.xy, poses.timestamps_s, fps=poses.fps, settings=settings.reps)
@@ -378,6 +377,43 @@ def count_exercise_reps(
         signal_fn=exercise.signal if exercise is not None else None,
         settings=exercise.rep_settings(settings.reps) if exercise is not None else settings.reps,
     )
+
+
+@dataclass(frozen=True)
+class CheckedCount:
+    """A rep count checked against the video's motion (`count_reps_checked`).
+
+    reps: the pose's reps, which the comparison scores; flow: the optical-flow count (reps timed on
+    the video's frames) when it replaced the pose's as the count, else None; note: the warning that
+    says so."""
+
+    reps: RepResult
+    flow: RepResult | None = None
+    note: str | None = None
+
+    @property
+    def count(self) -> int:
+        return self.flow.count if self.flow is not None else self.reps.count
+
+    @property
+    def method(self) -> str:
+        return self.flow.method if self.flow is not None else self.reps.method
+
+
+def count_reps_checked(
+    cleaned: CleanResult, exercise: ExerciseDef | None, settings: AnalysisSettings, video: VideoInfo | None
+) -> CheckedCount:
+    """The reps of `count_exercise_reps`, with the optical-flow count as the count when the pose
+    count is the doubtful one (`flow_check`). The pose's reps stay the ones scored: where the pose
+    lost the person, a rep's joints cannot be judged, only counted."""
+    reps = count_exercise_reps(cleaned.poses, exercise, settings)
+    flow = flow_check(video, cleaned.poses, cleaned.person_frames, reps)
+    if flow is None:
+        return CheckedCount(reps)
+    note = (f"{flow.count} rep{'s' if flow.count != 1 else ''} counted from the motion in the video: the pose model "
+            f"lost you in {1 - cleaned.person_frames:.0%} of the frames and counted {reps.count} "
+            f"(the scores cover the rep{'s' if reps.count != 1 else ''} it counted)")
+    return CheckedCount(reps, flow, note)
 
 
 def analyze_poses(
@@ -441,8 +477,8 @@ def analyze_poses(
     timings["recognize"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    reps = count_exercise_reps(poses, ex_def, settings)
-    flow_note = flow_check(video, raw, cleaned.person_frames, reps)
+    checked = count_reps_checked(cleaned, ex_def, settings, video)
+    reps = checked.reps
     timings["reps"] = time.perf_counter() - t0
     if progress:
         progress("analysis", 2, 4)
@@ -531,10 +567,10 @@ def analyze_poses(
         warnings.append(
             f"not sure this is a {ex_def.label.lower()} (confidence {recog.confidence:.0%}) — pick the exercise to be sure"
         )
-    if reps.count == 0:
+    if checked.count == 0:
         warnings.append("no complete repetition found")
-    if flow_note:
-        warnings.append(flow_note)
+    if checked.note:
+        warnings.append(checked.note)
     cut = _truncation_warning(raw, video)
     if cut:
         warnings.append(cut)
@@ -555,6 +591,7 @@ def analyze_poses(
         reference=ref_meta,
         reference_poses=ref_clean,
         reps=reps,
+        flow_reps=checked.flow,
         ref_reps=reference_reps(ref),
         comparison=comp,
         rule_findings=tuple(findings),
@@ -569,12 +606,13 @@ def analyze_poses(
     )
 
 
-def flow_check(video: VideoInfo | None, raw: PoseSequence, person_share: float, reps: RepResult) -> str | None:
-    """A warning with the optical-flow rep count (`coach.flow`, in the box around every landmark
-    seen) when it differs from the pose count and the pose count is the doubtful one: the person
-    was found in under FLOW_CHECK_BELOW_PERSON_SHARE of the frames, the count's confidence is under
+def flow_check(video: VideoInfo | None, poses: PoseSequence, person_share: float, reps: RepResult) -> RepResult | None:
+    """The optical-flow rep count (`coach.flow`, in the box around every landmark seen) when the
+    pose count is the doubtful one and flow's differs: the person was found in under
+    FLOW_CHECK_BELOW_PERSON_SHARE of the frames, the pose count's confidence is under
     FLOW_CHECK_BELOW_CONFIDENCE and flow's is at least 0.2 higher. None otherwise, without a video
-    file, or for a clip over FLOW_CHECK_MAX_S."""
+    file, for a clip over FLOW_CHECK_MAX_S, or when flow fails (it is a check: the analysis goes on).
+    Flow's reps are timed on the video's frames."""
     if (video is None or person_share >= FLOW_CHECK_BELOW_PERSON_SHARE
             or reps.confidence >= FLOW_CHECK_BELOW_CONFIDENCE or not 0 < video.duration_s <= FLOW_CHECK_MAX_S):
         return None
@@ -582,15 +620,13 @@ def flow_check(video: VideoInfo | None, raw: PoseSequence, person_share: float, 
 
     try:
         st = Path(video.path).stat()
-        flow = _flow_count(video.path, (st.st_size, st.st_mtime_ns), person_roi(raw.xy, raw.frame_size))
-    except (CoachError, OSError, ValueError) as exc:  # a second opinion only: the analysis goes on
+        flow = _flow_count(video.path, (st.st_size, st.st_mtime_ns), person_roi(poses.xy, poses.frame_size))
+    except (CoachError, OSError, ValueError) as exc:
         log.warning("flow count failed: %s", exc)
         return None
     if flow.count == reps.count or flow.confidence < reps.confidence + 0.2:
         return None
-    return (f"the rep count is unsure: the motion in the video shows {flow.count} rep{'s' if flow.count != 1 else ''}, "
-            f"the pose {reps.count} (it lost you in {1 - person_share:.0%} of the frames; the scores cover the "
-            "reps it saw)")
+    return flow
 
 
 @functools.lru_cache(maxsize=8)

@@ -110,14 +110,16 @@ def overlay_tracks(a: Analysis) -> tuple[np.ndarray, np.ndarray, list[str]]:
         pose = retarget(rb[ref_frames[f]], ref_len, user_len)
         ghost[f] = centre[f] + pose * scale
 
+    # the reps counted (the video motion's where it replaced the pose's count), by time
     rep_at = np.zeros(t, dtype=int)
-    for rep in a.reps.reps:
-        rep_at[rep.start_frame : rep.end_frame + 1] = rep.index
+    ts = np.asarray(a.poses.timestamps_s)[:t]
+    for rep in (a.flow_reps or a.reps).reps:
+        rep_at[(ts >= rep.start_s) & (ts <= rep.end_s)] = rep.index
     captions = []
     for f in range(t):
         s = comp.similarity[an_of_frame[f]]
         sim = f"similarity {s:.2f}" if np.isfinite(s) else "similarity -"
-        rep = f"rep {rep_at[f]}/{a.reps.count}" if rep_at[f] else f"reps {a.reps.count}"
+        rep = f"rep {rep_at[f]}/{a.rep_count}" if rep_at[f] else f"reps {a.rep_count}"
         captions.append(f"{rep}  {sim}")
     return sev, ghost, captions
 

@@ -221,6 +221,8 @@ def _summary_html(s: Mapping) -> str:
     verdict = s.get("verdict") or ""
     badge = "pass" if verdict == "pass" else "fail" if verdict == "fail" else "other"
     partial = f"+{int(s['partial_reps'])} partial" if s.get("partial_reps") else "complete repetitions"
+    if s.get("rep_method") == "flow" and "pose_reps" in s:
+        partial = f"from the motion in the video ({int(s['pose_reps'])} scored)"
     cards = [
         ("Score", f'{_num(s.get("score"))}<small> / 100</small>',
          f'<span class="badge {badge}">{_e(R.verdict_label(verdict))}</span> pass at {_num(s.get("pass_threshold"))}+'),

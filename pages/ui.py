@@ -142,7 +142,9 @@ def render_summary(bundle: dict) -> None:
     c2.metric("Verdict", R.verdict_label(s["verdict"]),
               help=f"pass at a score of {_fmt(s.get('pass_threshold'))} or more.{unsure}")
     partial = f" (+{s['partial_reps']} partial)" if s.get("partial_reps") else ""
-    c3.metric("Reps", f"{s['reps']}", help=f"complete repetitions counted{partial}")
+    counted = (f"; counted from the motion in the video, the pose model counted {s['pose_reps']}"
+               if s.get("rep_method") == "flow" and "pose_reps" in s else "")
+    c3.metric("Reps", f"{s['reps']}", help=f"complete repetitions counted{partial}{counted}")
     c4.metric("Similarity", _fmt(s.get("similarity_mean"), ".2f"), help="mean weighted cosine similarity, 0-1")
     conf = s.get("confidence")
     bits = [

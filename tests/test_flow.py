@@ -135,11 +135,11 @@ def test_real_squat_clip_flow_count_within_one():
 # --- the analysis' flow check ----------------------------------------------------------------------
 
 
-def _rep_result(count: int, confidence: float):
+def _rep_result(count: int, confidence: float, method: str = "exercise"):
     from coach.reps import Rep, RepResult
 
     reps = tuple(Rep(i + 1, 0, 1, 2, 0.0, 0.5, 1.0, 1.0, False) for i in range(count))
-    return RepResult(reps, (), "exercise", np.zeros(3), confidence, 1.0)
+    return RepResult(reps, (), method, np.zeros(3), confidence, 1.0)
 
 
 def _video(duration_s: float = 10.0, path: str = "clip.mp4"):
@@ -176,10 +176,10 @@ def test_the_flow_check_runs_only_when_the_pose_count_is_doubtful(monkeypatch, v
     assert analysis.flow_check(video, _poses(), share, _rep_result(4, confidence)) is None
 
 
-@pytest.mark.parametrize(("flow_count", "flow_conf", "warns"), [(8, 0.9, True), (4, 0.9, False), (8, 0.45, False)])
-def test_the_flow_check_reports_a_more_confident_different_count(monkeypatch, tmp_path, flow_count, flow_conf, warns):
-    """Pose: 4 reps at confidence 0.3 with the person in 58 % of the frames. Flow's count is
-    reported when it differs and is at least 0.2 more confident; the box it looks in is the
+@pytest.mark.parametrize(("flow_count", "flow_conf", "taken"), [(8, 0.9, True), (4, 0.9, False), (8, 0.45, False)])
+def test_a_more_confident_different_flow_count_is_the_count(monkeypatch, tmp_path, flow_count, flow_conf, taken):
+    """Pose: 4 reps at confidence 0.3 with the person in 58 % of the frames. Flow's count is the
+    count when it differs and is at least 0.2 more confident; the box it looks in is the
     person's; a second analysis of the same file (another reference) does not count again."""
     from coach import analysis, flow
 
@@ -192,12 +192,28 @@ def test_the_flow_check_reports_a_more_confident_different_count(monkeypatch, tm
         return _rep_result(flow_count, flow_conf)
 
     monkeypatch.setattr(flow, "count_reps_flow", fake)
-    note = analysis.flow_check(_video(path=str(clip)), _poses(), 0.58, _rep_result(4, 0.3))
+    got = analysis.flow_check(_video(path=str(clip)), _poses(), 0.58, _rep_result(4, 0.3))
     again = analysis.flow_check(_video(path=str(clip)), _poses(), 0.58, _rep_result(4, 0.3))
-    assert again == note and len(calls) == 1
+    assert again is got and len(calls) == 1
     assert calls[0][0] == str(clip) and calls[0][1] is not None
-    if warns:
-        assert note == ("the rep count is unsure: the motion in the video shows 8 reps, the pose 4 (it lost you in "
-                        "42% of the frames; the scores cover the reps it saw)")
-    else:
-        assert note is None
+    assert (got.count if got is not None else None) == (flow_count if taken else None)
+
+
+def test_the_checked_count_keeps_the_pose_reps_for_scoring(monkeypatch, tmp_path):
+    """`count_reps_checked`: flow's count replaces a doubtful pose count, the pose's reps stay
+    (they are what the comparison can score) and the note gives both counts."""
+    from coach import analysis, flow
+    from coach.clean import CleanResult
+
+    clip = tmp_path / "clip2.mp4"
+    clip.write_bytes(b"not decoded")
+    monkeypatch.setattr(flow, "count_reps_flow", lambda path, **_k: _rep_result(8, 0.9, "flow"))
+    monkeypatch.setattr(analysis, "count_exercise_reps", lambda *_a, **_k: _rep_result(4, 0.3))
+    cleaned = CleanResult(poses=_poses(), interpolated=np.zeros((3, 33), dtype=bool), gaps=(),
+                          coverage=np.ones(33), person_frames=0.58)
+    got = analysis.count_reps_checked(cleaned, None, analysis.DEFAULT_SETTINGS, _video(path=str(clip)))
+    assert (got.count, got.method, got.reps.count, got.reps.method) == (8, "flow", 4, "exercise")
+    assert got.note == ("8 reps counted from the motion in the video: the pose model lost you in 42% of the "
+                        "frames and counted 4 (the scores cover the reps it counted)")
+    kept = analysis.count_reps_checked(cleaned, None, analysis.DEFAULT_SETTINGS, None)
+    assert (kept.count, kept.flow, kept.note) == (4, None, None)
