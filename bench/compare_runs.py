@@ -30,8 +30,9 @@ FIGURES = (
     ("recognition", "recognition", "accuracy"),
     ("view", "recognition", "view_accuracy"),
 )
-#: Headline keys of a keypoint dataset's figures, where the dataset has them.
-KEYPOINT_FIGURES = ("auc", "accuracy", "recognition", "mae", "obo")
+#: Headline keys of a keypoint dataset's figures, where the dataset has them (a section such as
+#: "recognition" or "view" stands for its "accuracy").
+KEYPOINT_FIGURES = ("auc", "accuracy", "recognition", "view", "auc_mean", "mae", "obo")
 #: Per-clip fields whose change is reported as old -> new.
 CLIP_FIELDS = ("pred_reps", "recognized", "verdict", "view_pred", "error")
 #: True when the figure is better lower (everything else is better higher).
@@ -76,9 +77,15 @@ def figure_rows(old: dict, new: dict) -> list[tuple[str, float | None, float | N
     for name in sorted(set(kp_old) | set(kp_new)):
         a, b = kp_old.get(name) or {}, kp_new.get(name) or {}
         for key in KEYPOINT_FIGURES:
-            if _num(a.get(key)) is not None or _num(b.get(key)) is not None:
-                rows.append((f"{name} {key}", _num(a.get(key)), _num(b.get(key))))
+            before, after = _kp_figure(a, key), _kp_figure(b, key)
+            if before is not None or after is not None:
+                rows.append((f"{name} {key}", before, after))
     return rows
+
+
+def _kp_figure(figures: dict, key: str) -> float | None:
+    v = figures.get(key)
+    return _num(v.get("accuracy") if isinstance(v, dict) else v)
 
 
 def _reps_effect(clip_old: dict, clip_new: dict) -> int:

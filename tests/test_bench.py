@@ -351,3 +351,16 @@ def test_mirror_clips_writes_flipped_copies_and_a_manifest_of_what_it_wrote(tmp_
     flipped = np.abs(a[:, ::-1].astype(int) - b.astype(int)).mean()
     unflipped = np.abs(a.astype(int) - b.astype(int)).mean()
     assert flipped < 6 < unflipped, (flipped, unflipped)
+
+
+def test_compare_runs_shows_keypoint_sections_by_their_accuracy():
+    """A keypoint dataset's recognition and view are sections ({"accuracy", "clips", ...}): their
+    accuracy is compared, so a run that refuses every Penn Action sequence shows as worse."""
+    old = {"keypoints": {"penn-action": {"recognition": {"accuracy": 0.95, "clips": 441}, "view": {"accuracy": 0.58},
+                                         "reps": "not labelled"}}}
+    new = {"keypoints": {"penn-action": {"recognition": {"accuracy": 0.0, "clips": 441}, "view": {"accuracy": 0.58},
+                                         "reps": "not labelled"}}}
+    rows = {label: (a, b) for label, a, b in compare.figure_rows(old, new)}
+    assert rows["penn-action recognition"] == (0.95, 0.0)
+    assert rows["penn-action view"] == (0.58, 0.58)
+    assert not any(label.startswith("penn-action reps") for label in rows)
