@@ -189,7 +189,7 @@ class Analysis:
             "reference_name": self.reference.name,
             "reference_view": self.reference.view,
             "reps": self.rep_count,
-            "partial_reps": len(self.reps.partial),
+            "partial_reps": len((self.flow_reps or self.reps).partial),
             "rep_method": self.flow_reps.method if self.flow_reps is not None else self.reps.method,
             "pose_reps": self.reps.count,
             "rep_details": rep_details,

@@ -204,6 +204,17 @@ def phase_names(bundle: Mapping) -> tuple[str, str, str]:
     return f"to the {peak}", f"back from the {peak}", f"pause at the {peak}"
 
 
+def rep_table_note(bundle: Mapping) -> str | None:
+    """What the per-rep table leaves out: when the count came from the video's motion, only the reps
+    the pose model counted are scored. None otherwise."""
+    s = bundle["summary"]
+    scored = len(s.get("rep_details") or [])
+    if s.get("rep_method") != "flow" or scored == int(s.get("reps") or 0):
+        return None
+    return (f"{scored} of the {s.get('reps')} reps are scored: the count comes from the motion in the video, "
+            "and the pose model followed you through only these.")
+
+
 def rep_table(bundle: Mapping) -> pd.DataFrame:
     """One row per counted rep: times (s), score (0-100), similarity (0-1), worst body part, textbook
     form faults, tempo (s)."""

@@ -204,6 +204,9 @@ def render_results(bundle: dict, *, video_path: str | Path | None = None, key: s
                 table, hide_index=True, width="stretch",
                 column_config={"Score": st.column_config.ProgressColumn("Score", min_value=0, max_value=100, format="%.0f", width="medium")},
             )
+            note = R.rep_table_note(bundle)
+            if note:
+                st.caption(note)
     st.markdown("#### Charts")
     render_charts(bundle)
     if video_path is not None and Path(video_path).is_file():

@@ -114,6 +114,17 @@ def test_rep_table_names_the_rules_a_rep_broke(bundle):
     assert table["Form faults"].iloc[-1] == "-"
 
 
+def test_rep_table_note_says_when_the_count_came_from_the_videos_motion(bundle):
+    import copy
+
+    assert R.rep_table_note(bundle) is None  # the pose's own count: every rep is in the table
+    b = copy.deepcopy(bundle)
+    scored = len(b["summary"]["rep_details"])
+    b["summary"].update(rep_method="flow", reps=scored + 3, pose_reps=scored)
+    assert R.rep_table_note(b) == (f"{scored} of the {scored + 3} reps are scored: the count comes from the motion "
+                                   "in the video, and the pose model followed you through only these.")
+
+
 def test_timeseries_csv_has_time_similarity_and_every_angle(same, bundle):
     lines = R.timeseries_csv(bundle).splitlines()
     header = lines[0].split(",")
