@@ -495,7 +495,7 @@ def analyze_poses(
             user_facing=view.facing,
             ref_facing=meta.facing if meta.facing in ("left", "right") else ref_view.facing,
             view=meta.view if len(candidates) > 1 else (view.view if view.view == meta.view else "mixed"),
-            settings=settings.compare,
+            settings=settings.compare, oblique=view.oblique,
         )
         if best is None or (np.isfinite(comp_c.score) and not comp_c.score <= best[2].score):
             best = (meta, ref_c, comp_c, ref_clean_c)

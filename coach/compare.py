@@ -22,6 +22,9 @@ mirrored when facing the other way, and both are resampled to `CompareSettings.r
   CompareSettings.min_tolerance_deg (pose-model noise and anatomy; straight_tolerance_deg for an
   angle straight in any good performer, the body line), ROM = the reference's range of
   that angle (a joint sweeping 100 degrees shows large errors from small timing differences).
+  Filmed from the side at an angle (`oblique`), each angle adds the RMS error a camera 25-65
+  degrees off the side view makes of a joint bent as the reference's is (`projection_tolerance_deg`):
+  0 for a straight line, up to ~19 degrees for a right angle.
 - Rep score = 100 * exp(-E / (2 * softness)), E = (1 - p) * weighted mean over judged key angles
   of (the rep's mean z)^2 + p * the same for key-landmark positions (p = position_weight; angle
   weights say which joints carry the exercise's form, e.g. the body line of a push-up).
@@ -429,6 +432,7 @@ def compare(
     ref_facing: str,
     view: str,
     settings: CompareSettings | None = None,
+    oblique: bool = False,
 ) -> Comparison:
     """Compare cleaned user and reference sequences (see the module docstring for the method)."""
     s = settings or CompareSettings()
@@ -517,6 +521,8 @@ def compare(
     rb_al = rb[ref_of]
     tol = _tolerances(ra, rb, r_reps, template, feats_r, names, s)
     tol_deg, tol_pos = tol
+    if oblique:
+        tol_deg = np.sqrt(tol_deg**2 + projection_tolerance_deg(ra[ta : tb + 1]) ** 2)
     z = deviation_z(ua, ra_al, tol_deg, names)
     z = forgive_beyond(z, ua, ra_al, names, exercise, ref_extreme_deg=ra[tp], ref_rest_deg=ra[ta],
                        ref_rom_deg=_rom(ra))
@@ -786,6 +792,21 @@ def forgive_beyond(
                 past = (u[:, k] - r[:, k]) * towards > 0
                 out[:, k] = np.where(near & past, 0.0, out[:, k])
     return out
+
+
+#: RMS change (degrees) of a joint angle bent to these angles in a vertical body plane, when the
+#: camera looks at it from 25-65 degrees off the side view and 0-30 degrees above (random limb
+#: orientations in the plane): a straight line stays straight in any projection, a bent joint does not.
+PROJECTION_ERR_DEG = ((70.0, 18.0), (90.0, 19.1), (110.0, 18.1), (135.0, 13.8), (160.0, 6.9), (180.0, 0.0))
+
+
+def projection_tolerance_deg(ref_deg: np.ndarray) -> np.ndarray:
+    """Per-angle tolerance (degrees) for a camera between the side and the front view: the RMS of
+    `PROJECTION_ERR_DEG` over the reference's rep (T, A); 0 for an angle never seen."""
+    x, y = zip(*PROJECTION_ERR_DEG, strict=True)
+    err = np.interp(np.asarray(ref_deg, dtype=np.float64), x, y)
+    ok = np.isfinite(err)
+    return np.sqrt(np.where(ok, err**2, 0.0).sum(axis=0) / np.maximum(ok.sum(axis=0), 1))
 
 
 def tolerance_floor_deg(names, s: CompareSettings) -> np.ndarray:

@@ -298,7 +298,7 @@ def camera_warnings(
     if oblique and view == "side" and profile_only:
         parts = ", ".join(dict.fromkeys(r.body_part for r in profile_only))
         w.append(f"filmed from the side at an angle: the checks that need a true side view ({parts}) were skipped "
-                 "— film square to the side")
+                 "and bent joints are judged more loosely — film square to the side")
     hits, checks = others_seen
     # two looks at least: a single one also finds a half-masked limb of the person now and then
     if hits >= 2 and 2 * hits >= checks:

@@ -902,3 +902,59 @@ def test_a_rep_phase_mostly_unseen_has_no_duration():
     hidden[: int(0.8 * p)] = np.nan
     cut = rep_tempo(hidden, t, 0, p, len(t) - 1)
     assert np.isnan(cut.to_peak_s) and cut.from_peak_s == seen.from_peak_s
+
+
+def _projected_angle_rms(alpha_deg: float, n: int = 20000) -> float:
+    """RMS change of a joint angle of alpha_deg in a vertical plane (random limb orientations in
+    it) seen by a camera turned 25-65 deg off the side view and 0-30 deg above: an independent
+    Monte Carlo of the geometry `PROJECTION_ERR_DEG` states."""
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0.0, 2 * np.pi, n)
+    yaw, up = np.radians(rng.uniform(25.0, 65.0, n)), np.radians(rng.uniform(0.0, 30.0, n))
+
+    def seen(t):  # a unit limb at angle t in the plane, turned by yaw about the vertical, then tilted
+        x, y = np.cos(t), np.sin(t)
+        return np.stack([x * np.cos(yaw), y * np.cos(up) + x * np.sin(yaw) * np.sin(up)], axis=-1)
+
+    u, v = seen(a), seen(a + np.radians(alpha_deg))
+    cos = (u * v).sum(-1) / np.linalg.norm(u, axis=-1) / np.linalg.norm(v, axis=-1)
+    return float(np.sqrt(np.mean((np.degrees(np.arccos(np.clip(cos, -1, 1))) - alpha_deg) ** 2)))
+
+
+def test_the_angled_camera_tolerance_is_the_geometry_of_the_projection():
+    """A straight line stays straight in any projection; a bent joint seen from between the side
+    and the front reads up to ~19 deg off. The table matches the geometry, and the tolerance of an
+    angle is the RMS over the reference's rep (an angle never seen adds nothing)."""
+    from coach.compare import PROJECTION_ERR_DEG, projection_tolerance_deg
+
+    for alpha, err in PROJECTION_ERR_DEG:
+        assert _projected_angle_rms(alpha) == pytest.approx(err, abs=0.6), alpha
+    ref = np.column_stack([np.full(10, 180.0), np.full(10, 90.0), np.r_[np.full(5, 180.0), np.full(5, 90.0)],
+                           np.full(10, np.nan)])
+    tol = projection_tolerance_deg(ref)
+    assert tol[0] == 0.0 and tol[1] == pytest.approx(19.1) and tol[3] == 0.0
+    assert tol[2] == pytest.approx(19.1 / np.sqrt(2))
+
+
+def test_an_angled_camera_widens_the_tolerance_of_bent_joints_only():
+    """A model push-up against itself: compared as filmed from an angle, the elbows (which bend to
+    ~90 deg) get a wider tolerance; the body line (straight throughout) barely changes."""
+    from coach.analysis import reference_reps
+    from coach.compare import compare
+    from coach.exercises import get_exercise
+    from coach.references import ReferenceLibrary
+
+    lib = ReferenceLibrary()
+    ref = lib.get("model-push-up-side")
+    poses = clean_poses(ref.poses).poses
+    kw = dict(user_reps=reference_reps(ref), ref_reps=reference_reps(ref), user_facing=ref.meta.facing,
+              ref_facing=ref.meta.facing, view="side")
+    plain = compare(poses, poses, get_exercise("push_up"), **kw)
+    angled = compare(poses, poses, get_exercise("push_up"), oblique=True, **kw)
+    names = plain.angle_names
+    widened = angled.tolerance_deg - plain.tolerance_deg
+    elbows = [widened[names.index(n)] for n in names if n.endswith("_elbow")]
+    lines = [widened[names.index(n)] for n in names if n.endswith("_body_line")]
+    assert elbows and min(elbows) > 3.0, dict(zip(names, widened, strict=True))
+    assert lines and max(lines) < 1.0, dict(zip(names, widened, strict=True))
+    assert angled.score >= plain.score
