@@ -28,3 +28,25 @@ def test_the_ghost_follows_the_person_and_is_not_drawn_where_no_one_is_in_view(t
     assert np.isnan(ghost[~person]).all()  # before: the ghost stood at the first hip position
     assert np.isfinite(ghost[person][:, [23, 24]]).all()  # hips of the ghost on every person frame
     assert np.isnan(sev[~person]).all()
+
+
+def test_captions_number_the_reps_counted_by_the_videos_motion_when_that_is_the_count(tmp_path):
+    """An analysis whose count came from optical flow (three reps, the pose counted fewer): the
+    captions number flow's reps by their times and give its count, not the pose's."""
+    import dataclasses
+
+    from coach.reps import Rep, RepResult
+
+    library = ReferenceLibrary(user_dir=tmp_path)
+    a = analyze_poses(library.get(REF).poses, library=library, reference_id=REF, source="ref.npz")
+    ts = a.poses.timestamps_s
+    third = ts[-1] / 3
+    reps = tuple(Rep(k + 1, 0, 0, 0, k * third + 0.05, (k + 0.5) * third, (k + 1) * third - 0.05, 1.0, False)
+                 for k in range(3))
+    flow = RepResult(reps, (), "flow", np.zeros(5), 0.9, third)
+    b = dataclasses.replace(a, flow_reps=flow)
+    _sev, _ghost, captions = overlay_tracks(b)
+    mid = [int(np.argmin(np.abs(ts - r.peak_s))) for r in reps]
+    assert [captions[f].split()[:2] for f in mid] == [["rep", "1/3"], ["rep", "2/3"], ["rep", "3/3"]]
+    assert captions[0].startswith("reps 3")  # before the first rep starts
+    assert b.rep_count == 3 and b.to_dict()["pose_reps"] == a.reps.count
